@@ -1,0 +1,107 @@
+"""The errors cognix reports to its users, and the exit code each one ends with.
+
+Every failure a user can cause or meet is a `CognixError`: a message, an optional hint, and
+an exit code (DESIGN.md section 6). The command line prints them in one place
+(`cognix.cli`); library code only raises them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_TOOL_MISSING = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a file the user wrote: 1-based line and column."""
+
+    path: Path
+    line: int
+    column: int = 1
+
+    def __str__(self) -> str:
+        return f"{display_path(self.path)}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or worth a warning) at one place in the user's files."""
+
+    location: Location
+    message: str
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}"
+
+
+def display_path(path: Path) -> str:
+    """Show a path relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path(os.getcwd()).resolve()))
+    except ValueError:
+        return str(path)
+
+
+class CognixError(Exception):
+    """A failure that ends a command with a message for the user and an exit code."""
+
+    exit_code = EXIT_FAILED
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class JobFailed(CognixError):
+    """The job itself failed: a build, a prediction, a resolution (exit 1)."""
+
+
+class InputError(CognixError):
+    """The input is wrong: a flag, a value, a file the user wrote (exit 2)."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ConfigError(InputError):
+    """One or more problems in the project's files, each with its file, line and column."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        ordered = sorted(problems, key=lambda problem: problem.location)
+        first = ordered[0]
+        super().__init__(str(first), first.hint)
+        self.problems = ordered
+
+
+class Unsupported(InputError):
+    """The project asks for something cognix does not support yet (exit 2)."""
+
+
+class ToolMissing(CognixError):
+    """A program cognix needs is missing or too old (exit 3)."""
+
+    exit_code = EXIT_TOOL_MISSING
+
+
+class ExternalCommandFailed(JobFailed):
+    """An external program exited with an error; carries its command and stderr tail."""
+
+    def __init__(
+        self, argv: list[str], returncode: int, stderr_tail: str, hint: str | None = None
+    ) -> None:
+        command = " ".join(argv)
+        message = f"{command} exited with code {returncode}"
+        if stderr_tail:
+            message += ":\n" + stderr_tail
+        super().__init__(message, hint)
+        self.argv = argv
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
