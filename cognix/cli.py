@@ -1,0 +1,176 @@
+"""The `cognix` command line: flags in, one library call per command, errors out.
+
+Every `CognixError` ends here, in `main`, printed as one `error:` line per problem with its
+hint, and turned into the exit code of DESIGN.md section 6. Heavy modules are imported
+inside the commands so that `cognix --version` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from cognix import __version__
+from cognix.errors import EXIT_INTERRUPTED, CognixError, ConfigError, Problem
+
+app = typer.Typer(
+    name="cognix",
+    help="Build Replicate Cog models into reproducible OCI images with Nix.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option("--project", "-p", help="The Cog project (default: nearest cog.yaml above)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"cognix {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    _configure_logging(verbose)
+
+
+@app.command()
+def check(project: ProjectOption = None, as_json: JsonOption = False) -> None:
+    """Validate cog.yaml, its requirements and predictor, without the network."""
+    from cognix.commands import check_project
+
+    report = check_project(project)
+    _print_warnings(report.warnings)
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        typer.echo(report.summary())
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
+) -> None:
+    """Create a commented cog.yaml and predict.py that `cognix check` accepts."""
+    from cognix.commands import init_project
+
+    for path in init_project(directory):
+        typer.echo(f"wrote {path}")
+
+
+@app.command()
+def lock(
+    project: ProjectOption = None,
+    upgrade: Annotated[
+        bool, typer.Option("--upgrade", help="Re-resolve with today's date as the cut-off.")
+    ] = False,
+) -> None:
+    """Resolve every Python package to an exact, hashed wheel in pylock.toml."""
+    from cognix.commands import lock_project
+
+    result = lock_project(project, upgrade=upgrade)
+    _print_warnings(result.warnings)
+    typer.echo(result.summary())
+
+
+@app.command()
+def predict(
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", "-i", help="An input as name=value, or name=@file."),
+    ] = None,
+    local: Annotated[
+        bool, typer.Option("--local", help="Run in a local virtual environment from the lock.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write a file output.")
+    ] = None,
+    project: ProjectOption = None,
+) -> None:
+    """Run one prediction and print or save its output."""
+    from cognix.commands import predict_locally
+
+    if not local:
+        from cognix.errors import Unsupported
+
+        raise Unsupported(
+            "predicting with a container image is not supported yet",
+            "pass --local to run the predictor from the lock in a local environment",
+        )
+    result = predict_locally(project, inputs or [], output)
+    _print_warnings(result.warnings)
+    if result.text is not None:
+        typer.echo(result.text)
+    for path in result.files:
+        typer.echo(f"wrote {path}", err=True)
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("cognix")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logger.propagate = False
+
+
+def _print_warnings(warnings: tuple[Problem, ...] | list[Problem]) -> None:
+    for warning in warnings:
+        typer.echo(f"warning: {warning}", err=True)
+        if warning.hint:
+            typer.echo(f"  hint: {warning.hint}", err=True)
+
+
+def _print_error(error: CognixError) -> None:
+    problems = error.problems if isinstance(error, ConfigError) else None
+    if problems is None:
+        typer.echo(f"error: {error.message}", err=True)
+        if error.hint:
+            typer.echo(f"  hint: {error.hint}", err=True)
+        return
+    for problem in problems:
+        typer.echo(f"error: {problem}", err=True)
+        if problem.hint:
+            typer.echo(f"  hint: {problem.hint}", err=True)
+
+
+def main() -> NoReturn:
+    """Run the command line and exit with the code DESIGN.md section 6 gives."""
+    try:
+        code = app(standalone_mode=False)
+    except CognixError as error:
+        _print_error(error)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        sys.exit(EXIT_INTERRUPTED)
+    except _click_usage_errors() as error:
+        error.show()
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_usage_errors() -> type[Exception]:
+    import click
+
+    return click.ClickException

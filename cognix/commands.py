@@ -1,0 +1,234 @@
+"""One function per cognix command, between the CLI's flags and the pipeline stages.
+
+The CLI parses flags and prints; these functions find the project, call the stages of
+DESIGN.md section 1 in order, and return what the CLI shows. They never print.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cognix.config.load import Project, find_project_dir, load_project
+from cognix.errors import Problem, Unsupported
+from cognix.lock import (
+    LOCK_FILE,
+    LOCK_VERSION,
+    build_lock,
+    inputs_digest,
+    locked_version,
+    read_lock_info,
+    write_atomically,
+)
+
+log = logging.getLogger(__name__)
+
+
+def open_project(directory: Path | None) -> Project:
+    """Find and load the project at `directory` or above the working directory."""
+    return load_project(find_project_dir(directory or Path.cwd()))
+
+
+def lock_is_stale(project: Project) -> bool | None:
+    """Return whether the lock no longer matches the inputs; None when there is no lock."""
+    info = read_lock_info(project.directory / LOCK_FILE)
+    if info is None:
+        return None
+    return info.inputs_digest != inputs_digest(project.directory, project.input_files())
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `cognix check` found: the normalised project, and its warnings."""
+
+    project: Project
+    lock_state: str
+    warnings: tuple[Problem, ...]
+
+    def summary(self) -> str:
+        """Return the one-paragraph human summary."""
+        build = self.project.config.build
+        plan = self.project.run_plan
+        lines = [
+            f"{self.project.cog_yaml.name} is valid",
+            f"  python {build.python_version}, {'GPU' if build.gpu else 'CPU'}",
+            f"  {len(self.project.requirements.requirements)} python requirements, "
+            f"{len(build.system_packages) + len(plan.apt_packages)} system packages, "
+            f"{len(plan.downloads) + len(plan.shell_steps)} run steps",
+            f"  lock: {self.lock_state}",
+        ]
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the normalised configuration as JSON-ready data."""
+        config = self.project.config
+        plan = self.project.run_plan
+        removed = {"tests": True, "build": {"fast", "cog_runtime", "python_overrides"}}
+        return {
+            "config": config.model_dump(mode="json", exclude_none=True, exclude=removed),
+            "predictor": config.predictor_ref,
+            "python_requirements": [line.text for line in self.project.requirements.requirements],
+            "system_packages": [
+                *config.build.system_packages,
+                *(name for _, name in plan.apt_packages),
+            ],
+            "run_steps": {
+                "python_requirements": [text for _, text in plan.python_requirements],
+                "downloads": [download.url for download in plan.downloads],
+                "shell": [" ".join(step.argv) for step in plan.shell_steps],
+            },
+            "lock": self.lock_state,
+            "warnings": [str(warning) for warning in self.warnings],
+        }
+
+
+def check_project(directory: Path | None) -> CheckReport:
+    """Validate the project without the network and report the state of its lock."""
+    project = open_project(directory)
+    stale = lock_is_stale(project)
+    state = {None: "missing", True: "stale", False: "up to date"}[stale]
+    warnings = list(project.warnings)
+    if stale:
+        location = project.directory / LOCK_FILE
+        from cognix.errors import Location
+
+        message = f"{LOCK_FILE} does not match the project's inputs"
+        warnings.append(Problem(Location(location, 1), message, "run `cognix lock`"))
+    return CheckReport(project, state, tuple(warnings))
+
+
+@dataclass(frozen=True)
+class LockResult:
+    """What `cognix lock` did."""
+
+    path: Path
+    changed: bool
+    cog_sdk: str
+    package_count: int
+    warnings: tuple[Problem, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        """Return the one-line human summary."""
+        if not self.changed:
+            return f"{self.path.name} is up to date ({self.package_count} packages)"
+        return f"wrote {self.path.name}: {self.package_count} packages, cog {self.cog_sdk}"
+
+
+def lock_project(directory: Path | None, *, upgrade: bool = False) -> LockResult:
+    """Resolve the project's Python packages into pylock.toml, unless it is up to date."""
+    return ensure_lock(open_project(directory), upgrade=upgrade)
+
+
+def ensure_lock(project: Project, *, upgrade: bool = False) -> LockResult:
+    """Write the project's lock when it is missing, stale, or an upgrade is asked for."""
+    refuse_unsupported(project)
+    path = project.directory / LOCK_FILE
+    digest = inputs_digest(project.directory, project.input_files())
+    previous = read_lock_info(path)
+    if previous is not None and previous.inputs_digest == digest and not upgrade:
+        text = path.read_text("utf-8")
+        count = text.count("[[packages]]")
+        return LockResult(path, False, previous.cog_sdk, count, project.warnings)
+
+    exclude_newer = _resolution_date(previous.exclude_newer if previous and not upgrade else None)
+    text = _resolve_lock_text(project, digest, exclude_newer)
+    write_atomically(path, text)
+    sdk = locked_version(text, "cog") or "?"
+    return LockResult(path, True, sdk, text.count("[[packages]]"), project.warnings)
+
+
+def _resolution_date(previous: str | None) -> str:
+    if previous is not None:
+        return previous
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _resolve_lock_text(project: Project, digest: str, exclude_newer: str) -> str:
+    from cognix.config._rules import python_minor
+    from cognix.resolve.pins import choose_pin
+    from cognix.resolve.python import PythonTarget, ResolutionRequest, resolve_wheels
+    from cognix.resolve.sdk import cog_requirement
+
+    minor = python_minor(project.config)
+    pin = choose_pin(minor)
+    sdk_line, prereleases = cog_requirement(project.config, minor)
+    requirements = project.requirements
+    target = PythonTarget(minor, project.settings.python.manylinux)
+    request = ResolutionRequest(
+        requirements=[line.text for line in requirements.requirements] + [sdk_line],
+        constraints=[line.text for line in requirements.constraints],
+        index_url=requirements.index_url,
+        extra_index_urls=[
+            *requirements.extra_index_urls,
+            *project.settings.python.extra_index_urls,
+        ],
+        find_links=requirements.find_links,
+        prereleases=prereleases or requirements.pre,
+    )
+    uv_text = resolve_wheels(request, target, exclude_newer)
+    sdk = locked_version(uv_text, "cog") or ""
+    tool_table = {
+        "lock-version": LOCK_VERSION,
+        "inputs-digest": digest,
+        "exclude-newer": exclude_newer,
+        "target": {"python": minor, "platform": target.platform},
+        "cog": {"sdk": sdk},
+        "nixpkgs": {
+            "branch": pin.branch,
+            "rev": pin.rev,
+            "nar-hash": pin.nar_hash,
+            "last-modified": pin.last_modified,
+            "python-attr": pin.python_attr(minor),
+        },
+    }
+    return build_lock(uv_text, tool_table)
+
+
+def refuse_unsupported(project: Project) -> None:
+    """Raise `Unsupported` for what the first lock cannot handle yet."""
+    config = project.config
+    plan = project.run_plan
+    refusals = []
+    if config.build.gpu:
+        refusals.append("GPU builds (build.gpu: true)")
+    if config.build.system_packages or plan.apt_packages:
+        refusals.append("system packages")
+    if plan.downloads or plan.shell_steps or plan.python_requirements:
+        refusals.append("run commands")
+    if config.weights is not None or config.model is not None:
+        refusals.append("Cog managed weights (weights, model)")
+    if refusals:
+        raise Unsupported(
+            f"cognix cannot lock {', '.join(refusals)} yet",
+            "this version locks CPU projects whose only inputs are Python packages",
+        )
+
+
+def init_project(directory: Path) -> list[Path]:
+    """Write a commented cog.yaml and predict.py into `directory`; never overwrite."""
+    from cognix.templates import write_starter_project
+
+    return write_starter_project(directory)
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    """What `cognix predict` shows: text to print, files written, warnings met."""
+
+    text: str | None
+    files: list[Path]
+    warnings: tuple[Problem, ...]
+
+
+def predict_locally(directory: Path | None, inputs: list[str], output: Path | None) -> PredictResult:
+    """Lock if needed, then run one prediction in a local environment built from the lock."""
+    from cognix.predict.local import run_local_prediction
+
+    project = open_project(directory)
+    ensure_lock(project)
+    shown = run_local_prediction(project, inputs, output)
+    return PredictResult(shown.text, shown.files, project.warnings)

@@ -1,0 +1,172 @@
+"""Load a Cog project: cog.yaml, its requirements, its predictor and cognix.toml.
+
+`load_project` reads every input file, validates all of it, and raises one `ConfigError`
+listing every problem found, each with its file, line and column. What it returns is the
+only view of the project that later stages use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cognix.config import yaml_source
+from cognix.config._rules import check_rules, key_warnings
+from cognix.config._validate import PlainData, to_plain, validate_model
+from cognix.config.model import CogConfig
+from cognix.config.predictor_ref import check_reference
+from cognix.config.requirements import (
+    RequirementSet,
+    read_requirement_lines,
+    read_requirements_file,
+)
+from cognix.config.settings import SETTINGS_FILE, Settings, read_settings
+from cognix.errors import ConfigError, InputError, Location, Problem
+from cognix.resolve.runsteps import RunItem, RunPlan, plan_run_steps
+
+COG_YAML = "cog.yaml"
+DOCKERIGNORE = ".dockerignore"
+_MAX_WALK_UP = 100
+
+
+@dataclass(frozen=True)
+class Project:
+    """A validated Cog project, as every later stage sees it."""
+
+    directory: Path
+    config: CogConfig
+    requirements: RequirementSet
+    run_plan: RunPlan
+    settings: Settings
+    warnings: tuple[Problem, ...]
+
+    @property
+    def cog_yaml(self) -> Path:
+        """Return the path of the project's cog.yaml."""
+        return self.directory / COG_YAML
+
+    def input_files(self) -> list[Path]:
+        """Return every file whose bytes decide the lock, in a stable order."""
+        files = [self.cog_yaml, *self.requirements.files]
+        for name in (SETTINGS_FILE, DOCKERIGNORE):
+            if (self.directory / name).is_file():
+                files.append(self.directory / name)
+        return files
+
+
+def find_project_dir(start: Path) -> Path:
+    """Return the nearest directory at or above `start` that holds a cog.yaml."""
+    current = start.resolve()
+    for _ in range(_MAX_WALK_UP):
+        if (current / COG_YAML).is_file():
+            return current
+        if current.parent == current:
+            break
+        current = current.parent
+    raise InputError(
+        f"no {COG_YAML} found in {start} or any folder above it",
+        "run cognix inside a Cog project, pass --project DIR, or create one with `cognix init`",
+    )
+
+
+def load_project(directory: Path) -> Project:
+    """Read and validate the project in `directory`; raise `ConfigError` listing problems."""
+    path = directory / COG_YAML
+    plain = _read_cog_yaml(path)
+    problems = _misread_run_items(plain)
+    config, model_problems = validate_model(CogConfig, plain)
+    problems += model_problems
+    warnings = key_warnings(plain)
+    if config is None:
+        raise ConfigError(problems)
+
+    problems += check_rules(config, plain)
+    problems += _check_references(directory, config, plain)
+    requirements = _collect(problems, _read_requirements, directory, config, plain)
+    run_plan = _collect(problems, _plan_run, directory, config, plain)
+    settings = _collect(problems, read_settings, directory)
+    if problems or requirements is None or run_plan is None or settings is None:
+        raise ConfigError(problems)
+
+    warnings += list(requirements.warnings)
+    return Project(directory, config, requirements, run_plan, settings, tuple(warnings))
+
+
+def _read_cog_yaml(path: Path) -> PlainData:
+    root = yaml_source.read_yaml(path)
+    top = Location(path, 1, 1)
+    if root is None:
+        root = yaml_source.Mapping(top)
+    if not isinstance(root, yaml_source.Mapping):
+        where = getattr(root, "location", top)
+        raise ConfigError([Problem(where, "cog.yaml must be a mapping of keys such as build:")])
+    return to_plain(root, top)
+
+
+def _misread_run_items(plain: PlainData) -> list[Problem]:
+    """Report run items that YAML read as mappings because they contain ': '."""
+    problems = []
+    build = plain.data.get("build") if isinstance(plain.data, dict) else None
+    for key in ("run", "pre_install"):
+        items = build.get(key) if isinstance(build, dict) else None
+        if not isinstance(items, list):
+            continue
+        for index, item in enumerate(items):
+            if isinstance(item, dict) and "command" not in item:
+                message = "this run item was read as a mapping because it contains ': '"
+                hint = "quote the whole command: - \"...\""
+                problems.append(Problem(plain.locate(("build", key, index)), message, hint))
+                items[index] = ""
+    return problems
+
+
+def _check_references(directory: Path, config: CogConfig, plain: PlainData) -> list[Problem]:
+    problems = []
+    for key in ("run", "predict", "train"):
+        ref = getattr(config, key)
+        if ref is not None and len(ref.split(".py:")) == 2:
+            problems += check_reference(directory, key, ref, plain.locate((key,)))
+    return problems
+
+
+def _read_requirements(
+    directory: Path, config: CogConfig, plain: PlainData
+) -> RequirementSet:
+    build = config.build
+    if build.python_requirements is not None:
+        path = directory / build.python_requirements
+        if not path.is_file():
+            location = plain.locate(("build", "python_requirements"))
+            message = f"python_requirements names {build.python_requirements}, which is missing"
+            raise ConfigError([Problem(location, message)])
+        return read_requirements_file(path, directory)
+    lines = [
+        (plain.locate(("build", "python_packages", index)), text)
+        for index, text in enumerate(build.python_packages)
+    ]
+    return read_requirement_lines(lines)
+
+
+def _plan_run(directory: Path, config: CogConfig, plain: PlainData) -> RunPlan:
+    items = []
+    # pre_install commands run after build.run in Cog, despite the name.
+    for key in ("run", "pre_install"):
+        for index, item in enumerate(getattr(config.build, key)):
+            location = plain.locate(("build", key, index))
+            if isinstance(item, str):
+                items.append(RunItem(location, item))
+            else:
+                mounts = tuple(mount.type for mount in item.mounts)
+                command_location = plain.locate(("build", key, index, "command"))
+                items.append(RunItem(command_location, item.command, mounts))
+    return plan_run_steps(items, directory)
+
+
+def _collect(problems: list[Problem], step: Any, *arguments: Any) -> Any:
+    """Run one reading step; add its problems to `problems` instead of stopping."""
+    try:
+        return step(*arguments)
+    except ConfigError as error:
+        problems += error.problems
+        return None

@@ -1,0 +1,49 @@
+"""Check that a `file.py:Name` reference in cog.yaml points at something that exists.
+
+The file is parsed with `ast`, never imported: user code may need packages that are not
+installed yet, and importing it could run anything.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from cognix.errors import Location, Problem
+
+
+def check_reference(project_dir: Path, key: str, ref: str, at: Location) -> list[Problem]:
+    """Return problems with `ref` (given by cog.yaml key `key` at `at`); empty when fine."""
+    file_part, _, name = ref.partition(".py:")
+    relative = file_part + ".py"
+    path = project_dir / relative
+    if not path.is_file():
+        return [Problem(at, f"'{key}' names {relative}, which does not exist in the project")]
+
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError as error:
+        where = Location(path, error.lineno or 1, error.offset or 1)
+        return [Problem(where, f"invalid Python: {error.msg}")]
+    except (OSError, ValueError) as error:
+        return [Problem(at, f"cannot read {relative}: {error}")]
+
+    defined = top_level_names(tree)
+    if name in defined:
+        return []
+    shown = ", ".join(sorted(defined)) or "none"
+    return [Problem(at, f"{relative} defines no '{name}'", f"top-level names there: {shown}")]
+
+
+def top_level_names(tree: ast.Module) -> set[str]:
+    """Return the names a module binds at its top level."""
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+        elif isinstance(statement, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in statement.names)
+    return names

@@ -1,0 +1,106 @@
+"""Run a prediction with the locked Cog server in a local virtual environment.
+
+The server starts from the project folder, as Cog's /src, with the schema written to
+`.cog/openapi_schema.json` and the environment Cog's image sets. It listens on a free
+loopback port and is stopped, with every process it started, on every way out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import tempfile
+from pathlib import Path
+from subprocess import Popen
+from typing import Any
+
+from cognix import external
+from cognix.config.load import Project
+from cognix.errors import ConfigError, JobFailed, Location, Problem
+from cognix.lock import LOCK_FILE
+from cognix.predict.client import CogServer
+from cognix.predict.inputs import parse_inputs
+from cognix.predict.outputs import ShownOutput, show_output
+from cognix.predict.venv import environment_for
+
+log = logging.getLogger(__name__)
+
+SETUP_TIMEOUT_SECONDS = 300.0
+
+
+def run_local_prediction(project: Project, pairs: list[str], output: Path | None) -> ShownOutput:
+    """Check `pairs` against the schema, start the server, predict, and stop the server."""
+    from cognix.config._rules import python_minor
+
+    ref = project.config.predictor_ref
+    if ref is None:
+        raise ConfigError([Problem(Location(project.cog_yaml, 1), "cog.yaml names no predictor",
+                                   'add predict: "predict.py:Predictor"')])  # fmt: skip
+    schema = schema_of(project, ref)
+    inputs = parse_inputs(pairs, schema, Path.cwd())
+
+    venv = environment_for(project.directory / LOCK_FILE, python_minor(project.config))
+    _write_schema(project, schema)
+    return _predict_with_server(project, venv, ref, inputs, output)
+
+
+def schema_of(project: Project, ref: str) -> dict[str, Any]:
+    """Return the predictor's OpenAPI schema; schema errors become located config errors."""
+    from cognix.schema import SchemaError, predictor_schema
+
+    try:
+        return predictor_schema(project.directory, ref)
+    except SchemaError as error:
+        location = Location(error.path, error.line, error.column)
+        raise ConfigError([Problem(location, error.message, error.hint)]) from None
+
+
+def _write_schema(project: Project, schema: dict[str, Any]) -> None:
+    from cognix.schema import write_schema
+
+    write_schema(project.directory, schema)
+
+
+def _predict_with_server(
+    project: Project, venv: Path, ref: str, inputs: dict[str, Any], output: Path | None
+) -> ShownOutput:
+    port = free_loopback_port()
+    environment = {
+        "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "VIRTUAL_ENV": str(venv),
+        "PORT": str(port),
+        "COG_PREDICT_TYPE_STUB": ref,
+        "PYTHONUNBUFFERED": "1",
+        "LOG_FORMAT": "console",
+    }
+    argv = [str(venv / "bin" / "python"), "-m", "cog.server.http", "--host", "127.0.0.1"]
+    with tempfile.TemporaryDirectory(prefix="cognix-predict-") as scratch:
+        log_file = Path(scratch) / "server.log"
+        process = external.start(argv, cwd=project.directory, env=environment, log_file=log_file)
+        server = CogServer(f"http://127.0.0.1:{port}")
+        try:
+            _wait_for_server(server, process, log_file)
+            return show_output(server.predict(inputs), output, Path.cwd())
+        finally:
+            server.close()
+            external.stop(process)
+            log.debug("server log:\n%s", log_file.read_text("utf-8", errors="replace"))
+
+
+def _wait_for_server(server: CogServer, process: Popen[bytes], log_file: Path) -> None:
+    try:
+        server.wait_until_ready(SETUP_TIMEOUT_SECONDS, lambda: process.poll() is None)
+    except JobFailed as error:
+        if process.poll() is None:
+            raise
+        tail = "\n".join(log_file.read_text("utf-8", errors="replace").splitlines()[-20:])
+        raise JobFailed(f"{error.message}; its last output:\n{tail}") from None
+
+
+def free_loopback_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

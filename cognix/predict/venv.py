@@ -1,0 +1,63 @@
+"""Local virtual environments built from a project's `pylock.toml`, with uv.
+
+Each environment lives in cognix's cache under the sha256 of the lock it was built from,
+so an unchanged lock reuses it and a changed lock builds a new one. A marker file written
+last says the environment is complete; one without it is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+from pathlib import Path
+
+from cognix import external
+from cognix.errors import ExternalCommandFailed, ToolMissing
+from cognix.resolve.python import uv_binary
+
+log = logging.getLogger(__name__)
+
+COMPLETE_MARKER = ".cognix-complete"
+
+
+def cache_dir() -> Path:
+    """Return cognix's cache folder (`$XDG_CACHE_HOME/cognix` or `~/.cache/cognix`)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cognix"
+
+
+def environment_for(lock_path: Path, python_minor: str) -> Path:
+    """Return a complete virtual environment with exactly the lock's packages installed."""
+    key = hashlib.sha256(lock_path.read_bytes()).hexdigest()[:32]
+    venv = cache_dir() / "venvs" / f"py{python_minor}-{key}"
+    if (venv / COMPLETE_MARKER).is_file():
+        log.debug("reusing %s", venv)
+        return venv
+
+    shutil.rmtree(venv, ignore_errors=True)
+    interpreter = find_interpreter(python_minor)
+    external.run([uv_binary(), "venv", "--quiet", "--python", interpreter, str(venv)])
+    external.run(
+        [uv_binary(), "pip", "sync", "--quiet", "--python", str(venv / "bin" / "python"),
+         str(lock_path)],
+        env={"UV_NO_CONFIG": "1"},
+    )  # fmt: skip
+    (venv / COMPLETE_MARKER).write_text(str(lock_path) + "\n", "utf-8")
+    return venv
+
+
+def find_interpreter(python_minor: str) -> str:
+    """Return the path of an installed CPython `python_minor`, or raise `ToolMissing`."""
+    try:
+        found = external.run(
+            [uv_binary(), "python", "find", "--no-project", python_minor],
+            env={"UV_PYTHON_DOWNLOADS": "never"},
+        )
+    except ExternalCommandFailed:
+        raise ToolMissing(
+            f"no Python {python_minor} interpreter was found on this machine",
+            f"install Python {python_minor} (e.g. `uv python install {python_minor}`)",
+        ) from None
+    return found.stdout.strip()

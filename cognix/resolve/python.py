@@ -1,0 +1,101 @@
+"""Resolve Python requirements to exact, hashed wheels for the image's platform, with uv.
+
+uv runs as a subprocess (through `cognix.external`); its binary comes from the `uv` Python
+package cognix depends on, so the version is the one cognix was tested with, not whatever
+is on PATH. The result is uv's PEP 751 `pylock.toml` text.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from cognix import external
+from cognix.errors import ExternalCommandFailed, JobFailed
+
+log = logging.getLogger(__name__)
+
+PLATFORM_ARCH = "x86_64"
+
+
+@dataclass(frozen=True)
+class PythonTarget:
+    """The interpreter and platform wheels are chosen for."""
+
+    python: str
+    manylinux: str = "2_28"
+
+    @property
+    def platform(self) -> str:
+        """Return uv's name of the target platform, e.g. `x86_64-manylinux_2_28`."""
+        return f"{PLATFORM_ARCH}-manylinux_{self.manylinux}"
+
+
+@dataclass(frozen=True)
+class ResolutionRequest:
+    """Everything uv needs to resolve: requirement lines, constraints and indexes."""
+
+    requirements: Sequence[str]
+    constraints: Sequence[str] = ()
+    index_url: str | None = None
+    extra_index_urls: Sequence[str] = ()
+    find_links: Sequence[str] = ()
+    prereleases: bool = False
+
+
+def uv_binary() -> str:
+    """Return the path of the uv binary shipped with the `uv` package."""
+    import uv
+
+    return str(uv.find_uv_bin())
+
+
+def resolve_wheels(request: ResolutionRequest, target: PythonTarget, exclude_newer: str) -> str:
+    """Resolve `request` for `target` with uv; return the pylock.toml text uv wrote."""
+    with tempfile.TemporaryDirectory(prefix="cognix-resolve-") as scratch:
+        folder = Path(scratch)
+        requirements = folder / "requirements.in"
+        requirements.write_text("\n".join(request.requirements) + "\n", "utf-8")
+        output = folder / "pylock.toml"
+        argv = [
+            uv_binary(), "pip", "compile", str(requirements), "--output-file", str(output),
+            "--format", "pylock.toml", "--no-header", "--quiet",
+            "--python-version", target.python, "--python-platform", target.platform,
+            "--only-binary", ":all:", "--generate-hashes", "--exclude-newer", exclude_newer,
+        ]  # fmt: skip
+        argv += _index_arguments(request, folder)
+        try:
+            external.run(argv, env={"UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never"})
+        except ExternalCommandFailed as error:
+            raise _resolution_failed(error) from None
+        return output.read_text("utf-8")
+
+
+def _index_arguments(request: ResolutionRequest, folder: Path) -> list[str]:
+    argv: list[str] = []
+    if request.constraints:
+        constraints = folder / "constraints.txt"
+        constraints.write_text("\n".join(request.constraints) + "\n", "utf-8")
+        argv += ["--constraint", str(constraints)]
+    if request.index_url:
+        argv += ["--index-url", request.index_url]
+    for url in request.extra_index_urls:
+        argv += ["--extra-index-url", url]
+    for url in request.find_links:
+        argv += ["--find-links", url]
+    if request.prereleases:
+        argv += ["--prerelease", "allow"]
+    return argv
+
+
+def _resolution_failed(error: ExternalCommandFailed) -> JobFailed:
+    reason = error.stderr_tail or "uv gave no reason"
+    hint = None
+    if "no wheels" in reason or "only-binary" in reason or "has no usable wheels" in reason:
+        hint = "cognix installs wheels only: pin a version that has a manylinux x86_64 wheel"
+    elif "error sending request" in reason or "Failed to fetch" in reason:
+        hint = "check the network and the package index; the previous lock is unchanged"
+    return JobFailed(f"could not resolve the Python requirements:\n{reason}", hint)

@@ -1,0 +1,26 @@
+"""The starter project `cognix init` writes: a commented cog.yaml and a predict.py."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from cognix.errors import InputError
+
+# Each written file and the packaged template it comes from (kept out of linters' sight).
+STARTER_FILES = {"cog.yaml": "cog.yaml", "predict.py": "predict.py.in"}
+
+
+def write_starter_project(directory: Path) -> list[Path]:
+    """Write the starter files into `directory`; refuse if any of them already exists."""
+    targets = [directory / name for name in STARTER_FILES]
+    existing = [path for path in targets if path.exists()]
+    if existing:
+        names = ", ".join(str(path) for path in existing)
+        raise InputError(f"{names} already exists", "run cognix init in an empty folder")
+
+    directory.mkdir(parents=True, exist_ok=True)
+    source = resources.files(__package__)
+    for path, template in zip(targets, STARTER_FILES.values(), strict=True):
+        path.write_text(source.joinpath(template).read_text("utf-8"), "utf-8")
+    return targets
