@@ -164,13 +164,12 @@ def main() -> NoReturn:
         sys.exit(done.exit_code)
     except typer.Abort:
         sys.exit(EXIT_INTERRUPTED)
-    except _click_usage_errors() as error:
-        error.show()
-        sys.exit(2)
+    except typer.TyperException as error:
+        # Usage errors (unknown flag, missing value) from the command-line framework.
+        show = getattr(error, "show", None)
+        if show is None:
+            typer.echo(f"error: {error}", err=True)
+        else:
+            show()
+        sys.exit(getattr(error, "exit_code", 2))
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _click_usage_errors() -> type[Exception]:
-    import click
-
-    return click.ClickException

@@ -53,6 +53,7 @@ def build_lock(uv_lock_text: str, tool_table: dict[str, Any]) -> str:
     for package in document.get("packages", []):
         for artifact in [*package.get("wheels", []), package.get("sdist") or {}]:
             artifact.pop("upload-time", None)
+    document["created-by"] = "cognix"
     document.setdefault("tool", {})["cognix"] = tool_table
     return tomli_w.dumps(document)
 

@@ -74,24 +74,29 @@ def validate_model(model: type[M], plain: PlainData) -> tuple[M | None, list[Pro
     try:
         return model.model_validate(plain.data), []
     except ValidationError as error:
-        problems = [_problem(plain, model, item) for item in error.errors()]
+        # Unknown keys first: a misspelt key usually explains the missing one after it.
+        errors = sorted(error.errors(), key=lambda item: item["type"] != "extra_forbidden")
+        problems = [_problem(plain, model, item) for item in errors]
         return None, problems
 
 
 def _problem(plain: PlainData, model: type[BaseModel], error: Any) -> Problem:
-    path = _data_path(plain.data, error["loc"])
+    loc = error["loc"]
+    kind = error["type"]
+    # An unknown key's loc ends with the key itself; report it at its parent.
+    path = _data_path(plain.data, loc[:-1] if kind == "extra_forbidden" else loc)
     keys = [part for part in path if isinstance(part, str)]
     dotted = ".".join(keys)
     in_list = bool(path) and isinstance(path[-1], int)
-    kind = error["type"]
 
     if kind == "extra_forbidden":
         return _unknown_key(plain, model, path, error["loc"][-1])
     if kind == "missing":
-        full = ".".join([*keys, str(error["loc"][-1])])
-        if full == "build":
-            full = "build.python_version"
-        return Problem(plain.locate(path), f"missing required key '{full}'", _missing_hint(full))
+        full = ".".join([*keys, str(loc[-1])])
+        hint = _MISSING_HINTS.get(full)
+        # Without build, the key that is really missing is the Python version.
+        shown = "build.python_version" if full == "build" else full
+        return Problem(plain.locate(path), f"missing required key '{shown}'", hint)
 
     location = plain.locate(path)
     subject = f"an item of '{dotted}'" if in_list else f"'{dotted}'"
@@ -152,10 +157,6 @@ def _model_in(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
-
-
-def _missing_hint(dotted: str) -> str | None:
-    return _MISSING_HINTS.get(dotted)
 
 
 def _mapping_hint(dotted: str, error: Any) -> str | None:

@@ -1,0 +1,1 @@
+"""Read and validate a Cog project's configuration: cog.yaml, requirements, cognix.toml."""
