@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from cognix.config.load import Project, find_project_dir, load_project
-from cognix.errors import Problem, Unsupported
+from cognix.errors import ConfigError, Location, Problem, Unsupported
 from cognix.lock import (
     LOCK_FILE,
     LOCK_VERSION,
+    LockInfo,
     build_lock,
     inputs_digest,
     locked_version,
@@ -32,12 +33,27 @@ def open_project(directory: Path | None) -> Project:
     return load_project(find_project_dir(directory or Path.cwd()))
 
 
-def lock_is_stale(project: Project) -> bool | None:
-    """Return whether the lock no longer matches the inputs; None when there is no lock."""
-    info = read_lock_info(project.directory / LOCK_FILE)
-    if info is None:
+def previous_lock(project: Project) -> LockInfo | None:
+    """Return the facts of the project's lock; None when missing or unreadable."""
+    try:
+        return read_lock_info(project.directory / LOCK_FILE)
+    except ConfigError as error:
+        # The lock belongs to cognix: an unreadable one is replaced, not a reason to stop.
+        log.warning("%s (it will be replaced)", error.message)
         return None
-    return info.inputs_digest != inputs_digest(project.directory, project.input_files())
+
+
+def lock_state(project: Project) -> str:
+    """Return `missing`, `unreadable`, `stale` or `up to date` for the project's lock."""
+    path = project.directory / LOCK_FILE
+    if not path.is_file():
+        return "missing"
+    info = previous_lock(project)
+    if info is None:
+        return "unreadable"
+    if info.inputs_digest != inputs_digest(project.directory, project.input_files()):
+        return "stale"
+    return "up to date"
 
 
 @dataclass(frozen=True)
@@ -88,15 +104,12 @@ class CheckReport:
 def check_project(directory: Path | None) -> CheckReport:
     """Validate the project without the network and report the state of its lock."""
     project = open_project(directory)
-    stale = lock_is_stale(project)
-    state = {None: "missing", True: "stale", False: "up to date"}[stale]
+    state = lock_state(project)
     warnings = list(project.warnings)
-    if stale:
-        location = project.directory / LOCK_FILE
-        from cognix.errors import Location
-
+    if state == "stale":
+        location = Location(project.directory / LOCK_FILE, 1)
         message = f"{LOCK_FILE} does not match the project's inputs"
-        warnings.append(Problem(Location(location, 1), message, "run `cognix lock`"))
+        warnings.append(Problem(location, message, "run `cognix lock`"))
     return CheckReport(project, state, tuple(warnings))
 
 
@@ -127,7 +140,7 @@ def ensure_lock(project: Project, *, upgrade: bool = False) -> LockResult:
     refuse_unsupported(project)
     path = project.directory / LOCK_FILE
     digest = inputs_digest(project.directory, project.input_files())
-    previous = read_lock_info(path)
+    previous = previous_lock(project)
     if previous is not None and previous.inputs_digest == digest and not upgrade:
         text = path.read_text("utf-8")
         count = text.count("[[packages]]")
@@ -226,9 +239,10 @@ class PredictResult:
 
 def predict_locally(directory: Path | None, inputs: list[str], output: Path | None) -> PredictResult:
     """Lock if needed, then run one prediction in a local environment built from the lock."""
-    from cognix.predict.local import run_local_prediction
+    from cognix.predict.local import prepare_prediction, run_local_prediction
 
     project = open_project(directory)
+    prepared = prepare_prediction(project, inputs)
     ensure_lock(project)
-    shown = run_local_prediction(project, inputs, output)
+    shown = run_local_prediction(project, prepared, output)
     return PredictResult(shown.text, shown.files, project.warnings)

@@ -35,7 +35,7 @@ def check_rules(config: CogConfig, plain: PlainData) -> list[Problem]:
     """Return every problem the cross-field rules find."""
     checks = (
         _python_version, _exclusive_keys, _references, _concurrency, _cuda, _environment,
-        _sdk_version, _run_commands,
+        _sdk_version,
     )  # fmt: skip
     return [problem for check in checks for problem in check(config, plain)]
 
@@ -158,12 +158,3 @@ def _sdk_version(config: CogConfig, plain: PlainData) -> Iterator[Problem]:
     if version < MIN_COG_SDK:
         yield Problem(location, f"sdk_version {text} is older than the oldest supported, 0.16.0")
 
-
-def _run_commands(config: CogConfig, plain: PlainData) -> Iterator[Problem]:
-    for key in ("run", "pre_install"):
-        for index, item in enumerate(getattr(config.build, key)):
-            command = item if isinstance(item, str) else item.command
-            if "\n" in command.strip():
-                location = plain.locate(("build", key, index))
-                message = "a run command must be one line, this one has several"
-                yield Problem(location, message, "join the lines with && or split the item")

@@ -40,7 +40,7 @@ FileMode = Annotated[str, StringConstraints(pattern=r"^0?[0-7]{3,4}$")]
 
 
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class NixpkgsSettings(_Table):

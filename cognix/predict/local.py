@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
 from typing import Any
@@ -29,20 +30,35 @@ log = logging.getLogger(__name__)
 SETUP_TIMEOUT_SECONDS = 300.0
 
 
-def run_local_prediction(project: Project, pairs: list[str], output: Path | None) -> ShownOutput:
-    """Check `pairs` against the schema, start the server, predict, and stop the server."""
-    from cognix.config._rules import python_minor
+@dataclass(frozen=True)
+class PreparedPrediction:
+    """A prediction checked against the predictor's schema, ready to run."""
 
+    ref: str
+    schema: dict[str, Any]
+    inputs: dict[str, Any]
+
+
+def prepare_prediction(project: Project, pairs: list[str]) -> PreparedPrediction:
+    """Read the predictor's schema and check the `-i` inputs against it, before any start."""
     ref = project.config.predictor_ref
     if ref is None:
-        raise ConfigError([Problem(Location(project.cog_yaml, 1), "cog.yaml names no predictor",
-                                   'add predict: "predict.py:Predictor"')])  # fmt: skip
+        location = Location(project.cog_yaml, 1)
+        hint = 'add predict: "predict.py:Predictor"'
+        raise ConfigError([Problem(location, "cog.yaml names no predictor", hint)])
     schema = schema_of(project, ref)
-    inputs = parse_inputs(pairs, schema, Path.cwd())
+    return PreparedPrediction(ref, schema, parse_inputs(pairs, schema, Path.cwd()))
+
+
+def run_local_prediction(
+    project: Project, prepared: PreparedPrediction, output: Path | None
+) -> ShownOutput:
+    """Build the environment from the lock, start the server, predict, stop the server."""
+    from cognix.config._rules import python_minor
 
     venv = environment_for(project.directory / LOCK_FILE, python_minor(project.config))
-    _write_schema(project, schema)
-    return _predict_with_server(project, venv, ref, inputs, output)
+    _write_schema(project, prepared.schema)
+    return _predict_with_server(project, venv, prepared.ref, prepared.inputs, output)
 
 
 def schema_of(project: Project, ref: str) -> dict[str, Any]:

@@ -1,0 +1,146 @@
+"""`cognix lock`: the first lock, its [tool.cognix] table, re-locking and refusals."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+from packaging.pylock import Pylock
+
+from conftest import EXAMPLES, copy_case
+
+
+def hello_world(tmp_path: Path) -> Path:
+    project = tmp_path / "hello-world"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    return project
+
+
+@pytest.mark.network
+def test_lock_is_a_valid_pep751_lock_with_hashes(tmp_path: Path, cognix) -> None:
+    project = hello_world(tmp_path)
+
+    result = cognix("lock", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    document = tomllib.loads((project / "pylock.toml").read_text())
+    lock = Pylock.from_dict(document)
+    names = {package.name for package in lock.packages}
+    assert {"cog", "coglet"} <= names
+    for package in lock.packages:
+        assert package.wheels, package.name
+        assert all(len(wheel.hashes["sha256"]) == 64 for wheel in package.wheels)
+    tool = document["tool"]["cognix"]
+    assert tool["target"] == {"python": "3.11", "platform": "x86_64-manylinux_2_28"}
+    assert tool["nixpkgs"]["rev"] == "5880666fd9eb563038431edb35c2d0aa595884e6"
+    assert tool["nixpkgs"]["python-attr"] == "python311"
+    assert tool["cog"]["sdk"] == next(p.version for p in lock.packages if p.name == "cog").public
+    assert result.stdout == f"wrote pylock.toml: {len(lock.packages)} packages, cog {tool['cog']['sdk']}\n"
+
+
+@pytest.mark.network
+def test_unchanged_project_is_not_relocked(tmp_path: Path, cognix) -> None:
+    project = hello_world(tmp_path)
+    assert cognix("lock", "--project", str(project)).code == 0
+    first = (project / "pylock.toml").read_bytes()
+    count = first.count(b"[[packages]]")
+
+    again = cognix("lock", "--project", str(project))
+
+    assert again.code == 0
+    assert again.stdout == f"pylock.toml is up to date ({count} packages)\n"
+    assert (project / "pylock.toml").read_bytes() == first
+
+
+@pytest.mark.network
+def test_changed_inputs_relock_with_the_same_date(tmp_path: Path, cognix) -> None:
+    project = hello_world(tmp_path)
+    assert cognix("lock", "--project", str(project)).code == 0
+    first = tomllib.loads((project / "pylock.toml").read_text())
+    with (project / "cog.yaml").open("a") as cog_yaml:
+        cog_yaml.write("# changed\n")
+
+    checked = cognix("check", "--project", str(project))
+    assert checked.code == 0
+    assert "  lock: stale" in checked.stdout
+    assert "pylock.toml does not match the project's inputs" in checked.stderr
+
+    assert cognix("lock", "--project", str(project)).code == 0
+    second = tomllib.loads((project / "pylock.toml").read_text())
+    assert second["tool"]["cognix"]["exclude-newer"] == first["tool"]["cognix"]["exclude-newer"]
+    assert second["tool"]["cognix"]["inputs-digest"] != first["tool"]["cognix"]["inputs-digest"]
+    assert second["packages"] == first["packages"]
+
+
+@pytest.mark.network
+def test_failed_resolution_keeps_the_previous_lock(
+    tmp_path: Path, cognix, monkeypatch
+) -> None:
+    project = hello_world(tmp_path)
+    assert cognix("lock", "--project", str(project)).code == 0
+    previous = (project / "pylock.toml").read_bytes()
+    (project / "requirements.txt").write_text("--index-url http://127.0.0.1:9/simple\nsix\n")
+    cog_yaml = project / "cog.yaml"
+    cog_yaml.write_text(cog_yaml.read_text().replace(
+        'python_version: "3.11"', 'python_version: "3.11"\n  python_requirements: requirements.txt'
+    ))
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+
+    result = cognix("lock", "--project", str(project))
+
+    assert result.code == 1
+    assert result.stderr.startswith("error: could not resolve the Python requirements:\n")
+    assert "http://127.0.0.1:9/simple" in result.stderr
+    assert result.stderr.endswith(
+        "  hint: check the network and the package index; the previous lock is unchanged\n"
+    )
+    assert (project / "pylock.toml").read_bytes() == previous
+
+
+def test_unreadable_previous_lock_is_replaced(tmp_path: Path, cognix) -> None:
+    project = hello_world(tmp_path)
+    (project / "pylock.toml").write_text("not a lock [\n")
+
+    checked = cognix("check", "--project", str(project))
+
+    assert checked.code == 0
+    assert "  lock: unreadable" in checked.stdout
+
+
+@pytest.mark.parametrize(
+    ("extra", "refused"),
+    [
+        ("  gpu: true\n", "GPU builds (build.gpu: true)"),
+        ("  system_packages:\n    - ffmpeg\n", "system packages"),
+        ("  run:\n    - mkdir -p /models\n", "run commands"),
+    ],
+)
+def test_what_later_issues_bring_is_refused(tmp_path: Path, cognix, extra: str, refused: str) -> None:
+    project = hello_world(tmp_path)
+    cog_yaml = project / "cog.yaml"
+    cog_yaml.write_text(cog_yaml.read_text().replace("build:\n", "build:\n" + extra))
+
+    result = cognix("lock", "--project", str(project))
+
+    assert result.code == 2
+    assert result.stderr.splitlines() == [
+        f"error: cognix cannot lock {refused} yet",
+        "  hint: this version locks CPU projects whose only inputs are Python packages",
+    ]
+    assert not (project / "pylock.toml").exists()
+
+
+@pytest.mark.network
+def test_comment_only_lists_lock_only_the_sdk(tmp_path: Path, cognix) -> None:
+    project = copy_case("02-comment-only-lists", tmp_path)
+
+    assert cognix("lock", "--project", str(project)).code == 0, "lock failed"
+
+    lock = Pylock.from_dict(tomllib.loads((project / "pylock.toml").read_text()))
+    names = {package.name for package in lock.packages}
+    assert names == {
+        "cog", "coglet", "certifi", "charset-normalizer", "idna", "pyyaml", "requests",
+        "structlog", "typing-extensions", "urllib3",
+    }  # fmt: skip

@@ -1,0 +1,112 @@
+"""`cognix predict --local` end to end: real lock, real venv, the real Cog server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, copy_case
+
+
+def servers_running_in(project: Path) -> list[int]:
+    """Return the pids of processes whose working directory is `project`."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "cwd") == str(project):
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+@pytest.mark.network
+def test_hello_world_prints_the_greeting(tmp_path: Path, cognix) -> None:
+    project = tmp_path / "hello-world"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+
+    result = cognix("predict", "--local", "--project", str(project), "-i", "name=Ada")
+
+    assert result.code == 0, result.stderr
+    assert result.stdout == "hello, Ada!\n"
+    assert (project / ".cog" / "openapi_schema.json").is_file()
+    assert servers_running_in(project) == []
+
+
+@pytest.mark.network
+def test_predictor_in_subfolder_imports_from_the_project_root(tmp_path: Path, cognix) -> None:
+    project = copy_case("08-predictor-in-subfolder", tmp_path)
+
+    result = cognix("predict", "--local", "--project", str(project), "-i", "text=hi")
+
+    assert result.code == 0, result.stderr
+    assert result.stdout == "HI!\n"
+    assert servers_running_in(project) == []
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("txt=hi", "error: unknown input 'txt'"),
+        ("text", "error: expected name=value, got 'text'"),
+        ("text=@missing.txt", "error: input 'text': no such file 'missing.txt'"),
+    ],
+)
+def test_bad_inputs_stop_before_anything_starts(
+    tmp_path: Path, cognix, argument: str, message: str, monkeypatch
+) -> None:
+    project = copy_case("08-predictor-in-subfolder", tmp_path)
+    monkeypatch.chdir(tmp_path)
+
+    result = cognix("predict", "--local", "--project", str(project), "-i", argument)
+
+    assert result.code == 2
+    assert result.stderr.splitlines()[0] == message
+    assert not (project / ".cog").exists()
+    assert servers_running_in(project) == []
+
+
+@pytest.mark.network
+def test_failing_prediction_exits_1_with_the_error(tmp_path: Path, cognix) -> None:
+    project = tmp_path / "failing"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    (project / "predict.py").write_text(
+        "from cog import BasePredictor\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    def predict(self, name: str) -> str:\n"
+        "        raise ValueError('no ' + name)\n"
+    )
+
+    result = cognix("predict", "--local", "--project", str(project), "-i", "name=x")
+
+    assert result.code == 1
+    assert result.stderr.splitlines()[0].startswith("error: the prediction failed: ")
+    assert "ValueError: no x" in result.stderr
+    assert servers_running_in(project) == []
+
+
+@pytest.mark.network
+def test_failing_setup_shows_its_logs(tmp_path: Path, cognix) -> None:
+    project = tmp_path / "bad-setup"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    (project / "predict.py").write_text(
+        "from cog import BasePredictor\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    def setup(self) -> None:\n"
+        "        raise RuntimeError('weights are missing')\n\n"
+        "    def predict(self, name: str) -> str:\n"
+        "        return name\n"
+    )
+
+    result = cognix("predict", "--local", "--project", str(project), "-i", "name=x")
+
+    assert result.code == 1
+    assert result.stderr.startswith("error: the predictor's setup failed:\n")
+    assert "weights are missing" in result.stderr
+    assert servers_running_in(project) == []
