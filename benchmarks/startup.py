@@ -80,8 +80,10 @@ def main() -> None:
 
     print(f"python -c pass               {python_alone * 1000:8.1f} ms (interpreter alone)")
     print(f"cognix --version             {version * 1000:8.1f} ms (goal < 150 ms)")
-    print(f"cognix check, {len(projects)} corpus files {corpus * 1000:8.1f} ms in all, "
-          f"{corpus / len(projects) * 1000:.1f} ms per file")
+    print(
+        f"cognix check, {len(projects)} corpus files {corpus * 1000:8.1f} ms in all, "
+        f"{corpus / len(projects) * 1000:.1f} ms per file"
+    )
 
 
 if __name__ == "__main__":

@@ -82,7 +82,10 @@ class CheckReport:
         """Return the normalised configuration as JSON-ready data."""
         config = self.project.config
         plan = self.project.run_plan
-        removed = {"tests": True, "build": {"fast", "cog_runtime", "python_overrides"}}
+        removed: dict[str, bool | set[str]] = {
+            "tests": True,
+            "build": {"fast", "cog_runtime", "python_overrides"},
+        }
         return {
             "config": config.model_dump(mode="json", exclude_none=True, exclude=removed),
             "predictor": config.predictor_ref,
@@ -237,7 +240,9 @@ class PredictResult:
     warnings: tuple[Problem, ...]
 
 
-def predict_locally(directory: Path | None, inputs: list[str], output: Path | None) -> PredictResult:
+def predict_locally(
+    directory: Path | None, inputs: list[str], output: Path | None
+) -> PredictResult:
     """Lock if needed, then run one prediction in a local environment built from the lock."""
     from cognix.predict.local import prepare_prediction, run_local_prediction
 

@@ -8,18 +8,24 @@ last lines of the program's stderr.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import Popen
 
 from cognix.errors import ExternalCommandFailed, ToolMissing
 
 log = logging.getLogger(__name__)
+
+Process = Popen[bytes]
+"""A program started with `start`."""
 
 STDERR_TAIL_LINES = 20
 
@@ -87,14 +93,14 @@ def start(
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
     log_file: Path,
-) -> subprocess.Popen[bytes]:
+) -> Process:
     """Start a long-running program in its own process group, its output going to `log_file`.
 
     The caller owns the returned process and must stop it with `stop`.
     """
     log.debug("$ %s", shlex.join(argv))
     with log_file.open("wb") as sink:
-        return subprocess.Popen(
+        return Popen(
             argv,
             cwd=cwd,
             env=child_environment(env),
@@ -105,26 +111,20 @@ def start(
         )
 
 
-def stop(process: subprocess.Popen[bytes], grace_seconds: float = 5.0) -> None:
+def stop(process: Process, grace_seconds: float = 5.0) -> None:
     """Stop a program started with `start`, and every process it started, and reap it."""
     if process.poll() is None:
-        _signal_group(process, "SIGTERM")
-        try:
+        _signal_group(process, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            pass
     # The group is killed even after the leader exited: servers leave workers behind.
-    _signal_group(process, "SIGKILL")
+    _signal_group(process, signal.SIGKILL)
     process.wait()
 
 
-def _signal_group(process: subprocess.Popen[bytes], name: str) -> None:
-    import signal
-
-    try:
-        os.killpg(process.pid, getattr(signal, name))
-    except ProcessLookupError:
-        pass
+def _signal_group(process: Process, signal_number: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal_number)
 
 
 def _tail(text: str) -> str:

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from cognix import __version__
 from cognix.__main__ import main as entry_point
 
 
 def test_version_answers_without_the_cli_framework(capsys, monkeypatch) -> None:
     monkeypatch.setattr("sys.argv", ["cognix", "--version"])
-    try:
+    with pytest.raises(SystemExit) as done:
         entry_point()
-    except SystemExit as done:
-        assert done.code == 0
+    assert done.value.code == 0
     assert capsys.readouterr().out == f"cognix {__version__}\n"
 
 

@@ -52,7 +52,7 @@ class TestScalars:
 
     @pytest.mark.parametrize("text", ["true", "True", "TRUE"])
     def test_yaml_12_booleans(self, tmp_path: Path, text: str) -> None:
-        project = load_project(write_project(tmp_path, MINIMAL + f"build2: x\n"[:0] + ""))
+        project = load_project(write_project(tmp_path, MINIMAL + "build2: x\n"[:0] + ""))
         assert project.config.build.gpu is False
         yaml = MINIMAL.replace("build:\n", f"build:\n  gpu: {text}\n")
         assert load_project(write_project(tmp_path, yaml)).config.build.gpu is True
@@ -115,10 +115,12 @@ class TestStructure:
         ]
 
     def test_multi_line_run_command(self, tmp_path: Path) -> None:
-        yaml = MINIMAL.replace("build:\n", "build:\n  run:\n    - |\n      mkdir /a\n      mkdir /b\n")
+        yaml = MINIMAL.replace(
+            "build:\n", "build:\n  run:\n    - |\n      mkdir /a\n      mkdir /b\n"
+        )
         assert problems_of(write_project(tmp_path, yaml)) == [
-            "3:7: a run command must be one line, this one has several"
-            " | join the lines with && or split the item"
+            "3:7: `mkdir /a …` spans several lines, which Cog does not allow in a run command"
+            " | join the lines with `&&`, or split the item"
         ]
 
     def test_run_and_predict_together(self, tmp_path: Path) -> None:
@@ -191,7 +193,9 @@ class TestPredictorReference:
 
 class TestWarnings:
     def test_removed_and_deprecated_keys_warn(self, tmp_path: Path) -> None:
-        yaml = MINIMAL.replace("build:\n", "build:\n  fast: true\n  pre_install:\n    - mkdir /x\n")
+        yaml = MINIMAL.replace(
+            "build:\n", "build:\n  fast: true\n  pre_install:\n    - mkdir /x\n"
+        )
         project = load_project(write_project(tmp_path, yaml))
         assert [(w.location.line, w.message) for w in project.warnings] == [
             (2, "'build.fast' has no effect: fast push was removed in Cog 0.17"),

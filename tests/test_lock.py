@@ -37,7 +37,10 @@ def test_lock_is_a_valid_pep751_lock_with_hashes(tmp_path: Path, cognix) -> None
     assert tool["nixpkgs"]["rev"] == "5880666fd9eb563038431edb35c2d0aa595884e6"
     assert tool["nixpkgs"]["python-attr"] == "python311"
     assert tool["cog"]["sdk"] == next(p.version for p in lock.packages if p.name == "cog").public
-    assert result.stdout == f"wrote pylock.toml: {len(lock.packages)} packages, cog {tool['cog']['sdk']}\n"
+    assert (
+        result.stdout
+        == f"wrote pylock.toml: {len(lock.packages)} packages, cog {tool['cog']['sdk']}\n"
+    )
 
 
 @pytest.mark.network
@@ -75,17 +78,18 @@ def test_changed_inputs_relock_with_the_same_date(tmp_path: Path, cognix) -> Non
 
 
 @pytest.mark.network
-def test_failed_resolution_keeps_the_previous_lock(
-    tmp_path: Path, cognix, monkeypatch
-) -> None:
+def test_failed_resolution_keeps_the_previous_lock(tmp_path: Path, cognix, monkeypatch) -> None:
     project = hello_world(tmp_path)
     assert cognix("lock", "--project", str(project)).code == 0
     previous = (project / "pylock.toml").read_bytes()
     (project / "requirements.txt").write_text("--index-url http://127.0.0.1:9/simple\nsix\n")
     cog_yaml = project / "cog.yaml"
-    cog_yaml.write_text(cog_yaml.read_text().replace(
-        'python_version: "3.11"', 'python_version: "3.11"\n  python_requirements: requirements.txt'
-    ))
+    cog_yaml.write_text(
+        cog_yaml.read_text().replace(
+            'python_version: "3.11"',
+            'python_version: "3.11"\n  python_requirements: requirements.txt',
+        )
+    )
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")
 
     result = cognix("lock", "--project", str(project))
@@ -117,7 +121,9 @@ def test_unreadable_previous_lock_is_replaced(tmp_path: Path, cognix) -> None:
         ("  run:\n    - mkdir -p /models\n", "run commands"),
     ],
 )
-def test_what_later_issues_bring_is_refused(tmp_path: Path, cognix, extra: str, refused: str) -> None:
+def test_what_later_issues_bring_is_refused(
+    tmp_path: Path, cognix, extra: str, refused: str
+) -> None:
     project = hello_world(tmp_path)
     cog_yaml = project / "cog.yaml"
     cog_yaml.write_text(cog_yaml.read_text().replace("build:\n", "build:\n" + extra))

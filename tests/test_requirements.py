@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CASES, CORPUS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,8 @@ from cognix.config.requirements import (
     read_requirements_file,
 )
 from cognix.errors import ConfigError, Location
+
+from conftest import CASES, CORPUS
 
 PYTORCH = "https://download.pytorch.org/whl/cu121"
 SHA_A = "sha256:" + "a" * 64

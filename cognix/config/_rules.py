@@ -66,7 +66,7 @@ def _python_version(config: CogConfig, plain: PlainData) -> Iterator[Problem]:
     if match is None:
         hint = 'write the version as text, e.g. python_version: "3.11"'
         if re.fullmatch(r"3\.\d", text):
-            hint = f"if you meant 3.{text[2]}0, quote it: python_version: \"3.{text[2]}0\""
+            hint = f'if you meant 3.{text[2]}0, quote it: python_version: "3.{text[2]}0"'
         message = f"python_version must be major.minor or major.minor.patch, got '{text}'"
         yield Problem(location, message, hint)
         return
@@ -108,10 +108,15 @@ def _concurrency(config: CogConfig, plain: PlainData) -> Iterator[Problem]:
     maximum = config.concurrency.max
     if maximum < 1:
         yield Problem(location, f"concurrency.max must be at least 1, got {maximum}")
-    elif maximum > 1 and _PYTHON_VERSION.match(config.build.python_version):
-        if int(python_minor(config).split(".")[1]) < 11:
-            message = "concurrency.max above 1 needs Python 3.11 or newer"
-            yield Problem(location, message, "raise build.python_version to 3.11")
+    elif maximum > 1 and _minor_number(config) < 11:
+        message = "concurrency.max above 1 needs Python 3.11 or newer"
+        yield Problem(location, message, "raise build.python_version to 3.11")
+
+
+def _minor_number(config: CogConfig) -> int:
+    match = _PYTHON_VERSION.match(config.build.python_version)
+    # An unreadable version is reported by its own rule; do not report it twice.
+    return int(match.group(1)) if match else 99
 
 
 def _cuda(config: CogConfig, plain: PlainData) -> Iterator[Problem]:
@@ -157,4 +162,3 @@ def _sdk_version(config: CogConfig, plain: PlainData) -> Iterator[Problem]:
         return
     if version < MIN_COG_SDK:
         yield Problem(location, f"sdk_version {text} is older than the oldest supported, 0.16.0")
-

@@ -60,7 +60,8 @@ def _flatten(node: Any, path: DataPath, plain: PlainData) -> Any:
     if isinstance(node, yaml_source.Sequence):
         plain.value_locations[path] = node.location
         items = []
-        for index, (item, location) in enumerate(zip(node.items, node.item_locations)):
+        pairs = zip(node.items, node.item_locations, strict=True)
+        for index, (item, location) in enumerate(pairs):
             plain.value_locations[(*path, index)] = location
             items.append(_flatten(item, (*path, index), plain))
         return items
@@ -115,18 +116,15 @@ def _data_path(data: Any, loc: tuple[Any, ...]) -> DataPath:
     """Keep the parts of a pydantic `loc` that step into the data (not union branches)."""
     path: list[str | int] = []
     for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-            path.append(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+        steps_into_mapping = isinstance(data, dict) and part in data
+        steps_into_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if steps_into_mapping or steps_into_list:
             data = data[part]
             path.append(part)
     return tuple(path)
 
 
-def _unknown_key(
-    plain: PlainData, model: type[BaseModel], path: DataPath, key: Any
-) -> Problem:
+def _unknown_key(plain: PlainData, model: type[BaseModel], path: DataPath, key: Any) -> Problem:
     known = _known_keys(model, path)
     parent = ".".join(str(part) for part in path if isinstance(part, str))
     where = f" in '{parent}'" if parent else ""
@@ -164,4 +162,3 @@ def _mapping_hint(dotted: str, error: Any) -> str | None:
     if template is None:
         return None
     return template % error["input"] if "%s" in template else template
-

@@ -115,7 +115,7 @@ def _misread_run_items(plain: PlainData) -> list[Problem]:
         for index, item in enumerate(items):
             if isinstance(item, dict) and "command" not in item:
                 message = "this run item was read as a mapping because it contains ': '"
-                hint = "quote the whole command: - \"...\""
+                hint = 'quote the whole command: - "..."'
                 problems.append(Problem(plain.locate(("build", key, index)), message, hint))
                 items[index] = ""
     return problems
@@ -130,9 +130,7 @@ def _check_references(directory: Path, config: CogConfig, plain: PlainData) -> l
     return problems
 
 
-def _read_requirements(
-    directory: Path, config: CogConfig, plain: PlainData
-) -> RequirementSet:
+def _read_requirements(directory: Path, config: CogConfig, plain: PlainData) -> RequirementSet:
     build = config.build
     if build.python_requirements is not None:
         path = directory / build.python_requirements

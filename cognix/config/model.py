@@ -18,9 +18,9 @@ from cognix.config.yaml_source import Scalar
 
 def _raw_text(value: Any) -> str:
     if isinstance(value, Scalar) and value.kind == "bool":
-        raise PydanticCustomError("cog_text", "expected text, got the boolean {value}", {
-            "value": str(value)
-        })
+        raise PydanticCustomError(
+            "cog_text", "expected text, got the boolean {value}", {"value": str(value)}
+        )
     if isinstance(value, str):
         return str(value)
     raise PydanticCustomError("cog_text", "expected text, got {kind}", {"kind": _kind(value)})
@@ -32,9 +32,7 @@ def _yaml_bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     shown = f"'{value}'" if isinstance(value, str) else _kind(value)
-    raise PydanticCustomError(
-        "cog_bool", "expected true or false, got {shown}", {"shown": shown}
-    )
+    raise PydanticCustomError("cog_bool", "expected true or false, got {shown}", {"shown": shown})
 
 
 def _yaml_int(value: Any) -> int:
@@ -103,9 +101,7 @@ class Build(_Strict):
     python_requirements: Text | None = None
     python_packages: TextList = Field(default_factory=list)
     system_packages: TextList = Field(default_factory=list)
-    run: Annotated[list[RunItem], BeforeValidator(_null_is_empty)] = Field(
-        default_factory=list
-    )
+    run: Annotated[list[RunItem], BeforeValidator(_null_is_empty)] = Field(default_factory=list)
     pre_install: TextList = Field(default_factory=list)
     sdk_version: Text | None = None
     # Removed in Cog 0.17; accepted and ignored, with a warning.

@@ -88,8 +88,8 @@ class Settings(_Table):
     python: PythonSettings = PythonSettings()
     apt: dict[str, list[str]] = Field(default_factory=dict)
     image: ImageSettings = ImageSettings()
-    run: dict[Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*$")], RunReplacement] = (
-        Field(default_factory=dict)
+    run: dict[Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]*$")], RunReplacement] = Field(
+        default_factory=dict
     )
 
 

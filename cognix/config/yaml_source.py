@@ -112,7 +112,9 @@ def _location(path: Path, node: yaml.Node) -> Location:
     return Location(path, node.start_mark.line + 1, node.start_mark.column + 1)
 
 
-def _convert(node: yaml.Node, path: Path, problems: list[Problem]) -> Any:
+def _convert(
+    node: yaml.Node, path: Path, problems: list[Problem]
+) -> Mapping | Sequence | Scalar | None:
     if isinstance(node, yaml.MappingNode):
         return _convert_mapping(node, path, problems)
     if isinstance(node, yaml.SequenceNode):

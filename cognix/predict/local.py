@@ -13,7 +13,6 @@ import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from subprocess import Popen
 from typing import Any
 
 from cognix import external
@@ -104,7 +103,7 @@ def _predict_with_server(
             log.debug("server log:\n%s", log_file.read_text("utf-8", errors="replace"))
 
 
-def _wait_for_server(server: CogServer, process: Popen[bytes], log_file: Path) -> None:
+def _wait_for_server(server: CogServer, process: external.Process, log_file: Path) -> None:
     try:
         server.wait_until_ready(SETUP_TIMEOUT_SECONDS, lambda: process.poll() is None)
     except JobFailed as error:

@@ -50,7 +50,9 @@ def _is_data_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(DATA_URL_PREFIX) and "," in value
 
 
-def _write_data_url(url: str, destination: Path | None, directory: Path, index: int | None) -> Path:
+def _write_data_url(
+    url: str, destination: Path | None, directory: Path, index: int | None
+) -> Path:
     header, _, payload = url[len(DATA_URL_PREFIX) :].partition(",")
     mime, _, encoding = header.partition(";")
     content = base64.b64decode(payload) if encoding == "base64" else unquote_to_bytes(payload)
