@@ -159,13 +159,11 @@ def main() -> NoReturn:
     except CognixError as error:
         _print_error(error)
         sys.exit(error.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except typer.Exit as done:
         sys.exit(done.exit_code)
-    except typer.Abort:
-        sys.exit(EXIT_INTERRUPTED)
     except typer.TyperException as error:
         # Usage errors (unknown flag, missing value) from the command-line framework.
         show = getattr(error, "show", None)
@@ -174,4 +172,8 @@ def main() -> NoReturn:
         else:
             show()
         sys.exit(getattr(error, "exit_code", 2))
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if code == EXIT_INTERRUPTED:
+        # The framework turns Ctrl-C inside a command into exit code 130.
+        typer.echo("interrupted", err=True)
+    sys.exit(code)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess  # noqa: TID251 - Ctrl-C must reach a real cognix process
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,4 +113,70 @@ def test_failing_setup_shows_its_logs(tmp_path: Path, cognix) -> None:
     assert result.code == 1
     assert result.stderr.startswith("error: the predictor's setup failed:\n")
     assert "weights are missing" in result.stderr
+    assert servers_running_in(project) == []
+
+
+@pytest.mark.network
+def test_file_input_and_file_output_round_trip(tmp_path: Path, cognix, monkeypatch) -> None:
+    project = tmp_path / "files"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    (project / "predict.py").write_text(
+        "from cog import BasePredictor, Path\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    def predict(self, document: Path) -> Path:\n"
+        "        out = Path('/tmp') / 'reversed.txt'\n"
+        "        out.write_bytes(document.read_bytes()[::-1])\n"
+        "        return out\n"
+    )
+    (tmp_path / "in.txt").write_bytes(b"abc\x00\xff\n")
+    monkeypatch.chdir(tmp_path)
+
+    result = cognix("predict", "--local", "--project", str(project), "-i", "document=@in.txt")
+
+    assert result.code == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == f"wrote {tmp_path / 'output.txt'}"
+    assert (tmp_path / "output.txt").read_bytes() == b"\n\xff\x00cba"
+
+
+@pytest.mark.network
+def test_verbose_shows_every_external_command(tmp_path: Path, cognix) -> None:
+    project = tmp_path / "hello-world"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+
+    result = cognix("-v", "predict", "--local", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    assert result.stdout == "hello, world!\n"
+    commands = [line for line in result.stderr.splitlines() if line.startswith("$ ")]
+    assert any(" -m cog.server.http --host 127.0.0.1" in line for line in commands)
+
+
+@pytest.mark.network
+def test_ctrl_c_stops_the_server_and_exits_130(tmp_path: Path, cognix) -> None:
+    project = tmp_path / "slow"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    started = tmp_path / "started"
+    (project / "predict.py").write_text(
+        "import time\nfrom pathlib import Path\nfrom cog import BasePredictor\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    def predict(self, name: str) -> str:\n"
+        f"        Path({str(started)!r}).write_text('yes')\n"
+        "        time.sleep(120)\n"
+        "        return name\n"
+    )
+    assert cognix("lock", "--project", str(project)).code == 0
+
+    command = [sys.executable, "-m", "cognix", "predict", "--local", "--project", str(project)]
+    with subprocess.Popen(command + ["-i", "name=x"], stderr=subprocess.PIPE, text=True) as run:
+        deadline = time.monotonic() + 120
+        while not started.exists() and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.1)
+        assert started.exists(), "the prediction never started"
+        assert servers_running_in(project) != []
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=30)
+
+    assert run.returncode == 130
+    assert stderr.splitlines()[-1] == "interrupted"
     assert servers_running_in(project) == []
