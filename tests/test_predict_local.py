@@ -168,7 +168,7 @@ def test_ctrl_c_stops_the_server_and_exits_130(tmp_path: Path, cognix) -> None:
     assert cognix("lock", "--project", str(project)).code == 0
 
     command = [sys.executable, "-m", "cognix", "predict", "--local", "--project", str(project)]
-    with subprocess.Popen(command + ["-i", "name=x"], stderr=subprocess.PIPE, text=True) as run:
+    with subprocess.Popen([*command, "-i", "name=x"], stderr=subprocess.PIPE, text=True) as run:
         deadline = time.monotonic() + 120
         while not started.exists() and time.monotonic() < deadline and run.poll() is None:
             time.sleep(0.1)
