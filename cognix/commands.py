@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from cognix.config.load import Project, find_project_dir, load_project
-from cognix.errors import ConfigError, Location, Problem, Unsupported
+from cognix.errors import ConfigError, Location, Problem
 from cognix.lock import (
     LOCK_FILE,
-    LOCK_VERSION,
     LockInfo,
-    build_lock,
     inputs_digest,
     locked_version,
     read_lock_info,
@@ -140,6 +138,8 @@ def lock_project(directory: Path | None, *, upgrade: bool = False) -> LockResult
 
 def ensure_lock(project: Project, *, upgrade: bool = False) -> LockResult:
     """Write the project's lock when it is missing, stale, or an upgrade is asked for."""
+    from cognix.resolve.resolution import refuse_unsupported
+
     refuse_unsupported(project)
     path = project.directory / LOCK_FILE
     digest = inputs_digest(project.directory, project.input_files())
@@ -149,8 +149,10 @@ def ensure_lock(project: Project, *, upgrade: bool = False) -> LockResult:
         count = text.count("[[packages]]")
         return LockResult(path, False, previous.cog_sdk, count, project.warnings)
 
+    from cognix.resolve.resolution import resolve_lock
+
     exclude_newer = _resolution_date(previous.exclude_newer if previous and not upgrade else None)
-    text = _resolve_lock_text(project, digest, exclude_newer)
+    text = resolve_lock(project, digest, exclude_newer)
     write_atomically(path, text)
     sdk = locked_version(text, "cog") or "?"
     return LockResult(path, True, sdk, text.count("[[packages]]"), project.warnings)
@@ -161,67 +163,6 @@ def _resolution_date(previous: str | None) -> str:
         return previous
     now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _resolve_lock_text(project: Project, digest: str, exclude_newer: str) -> str:
-    from cognix.config._rules import python_minor
-    from cognix.resolve.pins import choose_pin
-    from cognix.resolve.python import PythonTarget, ResolutionRequest, resolve_wheels
-    from cognix.resolve.sdk import cog_requirement
-
-    minor = python_minor(project.config)
-    pin = choose_pin(minor)
-    sdk_line, prereleases = cog_requirement(project.config, minor)
-    requirements = project.requirements
-    target = PythonTarget(minor, project.settings.python.manylinux)
-    request = ResolutionRequest(
-        requirements=[line.text for line in requirements.requirements] + [sdk_line],
-        constraints=[line.text for line in requirements.constraints],
-        index_url=requirements.index_url,
-        extra_index_urls=[
-            *requirements.extra_index_urls,
-            *project.settings.python.extra_index_urls,
-        ],
-        find_links=requirements.find_links,
-        prereleases=prereleases or requirements.pre,
-    )
-    uv_text = resolve_wheels(request, target, exclude_newer)
-    sdk = locked_version(uv_text, "cog") or ""
-    tool_table = {
-        "lock-version": LOCK_VERSION,
-        "inputs-digest": digest,
-        "exclude-newer": exclude_newer,
-        "target": {"python": minor, "platform": target.platform},
-        "cog": {"sdk": sdk},
-        "nixpkgs": {
-            "branch": pin.branch,
-            "rev": pin.rev,
-            "nar-hash": pin.nar_hash,
-            "last-modified": pin.last_modified,
-            "python-attr": pin.python_attr(minor),
-        },
-    }
-    return build_lock(uv_text, tool_table)
-
-
-def refuse_unsupported(project: Project) -> None:
-    """Raise `Unsupported` for what the first lock cannot handle yet."""
-    config = project.config
-    plan = project.run_plan
-    refusals = []
-    if config.build.gpu:
-        refusals.append("GPU builds (build.gpu: true)")
-    if config.build.system_packages or plan.apt_packages:
-        refusals.append("system packages")
-    if plan.downloads or plan.shell_steps or plan.python_requirements:
-        refusals.append("run commands")
-    if config.weights is not None or config.model is not None:
-        refusals.append("Cog managed weights (weights, model)")
-    if refusals:
-        raise Unsupported(
-            f"cognix cannot lock {', '.join(refusals)} yet",
-            "this version locks CPU projects whose only inputs are Python packages",
-        )
 
 
 def init_project(directory: Path) -> list[Path]:

@@ -13,8 +13,10 @@ from conftest import EXAMPLES, copy_case
 
 
 def hello_world(tmp_path: Path) -> Path:
+    """Copy the hello-world example without its committed lock."""
     project = tmp_path / "hello-world"
     shutil.copytree(EXAMPLES / "hello-world", project)
+    (project / "pylock.toml").unlink()
     return project
 
 
@@ -150,3 +152,35 @@ def test_comment_only_lists_lock_only_the_sdk(tmp_path: Path, cognix) -> None:
         "cog", "coglet", "certifi", "charset-normalizer", "idna", "pyyaml", "requests",
         "structlog", "typing-extensions", "urllib3",
     }  # fmt: skip
+
+
+@pytest.mark.network
+def test_committed_example_lock_is_up_to_date(cognix) -> None:
+    result = cognix("check", "--project", str(EXAMPLES / "hello-world"))
+
+    assert result.code == 0, result.stderr
+    assert "  lock: up to date" in result.stdout
+
+
+def test_nixpkgs_override_must_be_a_pinned_revision(tmp_path: Path, cognix) -> None:
+    project = hello_world(tmp_path)
+    (project / "cognix.toml").write_text('[nixpkgs]\nrev = "0123456789abcdef"\n')
+
+    result = cognix("lock", "--project", str(project))
+
+    assert result.code == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: cognix.toml asks for nixpkgs 0123456789abcdef, which is not a pinned revision"
+    )
+
+
+@pytest.mark.network
+def test_nixpkgs_override_picks_that_pin(tmp_path: Path, cognix) -> None:
+    project = hello_world(tmp_path)
+    rev = "25f538306313eae3927264466c70d7001dcea1df"
+    (project / "cognix.toml").write_text(f'[nixpkgs]\nrev = "{rev}"\n')
+
+    assert cognix("lock", "--project", str(project)).code == 0
+
+    nixpkgs = tomllib.loads((project / "pylock.toml").read_text())["tool"]["cognix"]["nixpkgs"]
+    assert (nixpkgs["rev"], nixpkgs["branch"]) == (rev, "nixos-25.11")

@@ -54,11 +54,6 @@ def key_warnings(plain: PlainData) -> list[Problem]:
     return warnings
 
 
-def python_minor(config: CogConfig) -> str:
-    """Return the major.minor part of a valid `build.python_version`."""
-    return ".".join(config.build.python_version.split(".")[:2])
-
-
 def _python_version(config: CogConfig, plain: PlainData) -> Iterator[Problem]:
     text = config.build.python_version
     location = plain.locate(("build", "python_version"))

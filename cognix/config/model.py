@@ -134,6 +134,11 @@ class CogConfig(_Strict):
     tests: Any = None
 
     @property
+    def python_minor(self) -> str:
+        """Return the major.minor part of `build.python_version` (e.g. "3.11")."""
+        return ".".join(self.build.python_version.split(".")[:2])
+
+    @property
     def predictor_ref(self) -> str | None:
         """Return the predictor reference, from `run` or its older name `predict`."""
         return self.run or self.predict

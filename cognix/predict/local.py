@@ -18,7 +18,7 @@ from typing import Any
 from cognix import external
 from cognix.config.load import Project
 from cognix.errors import ConfigError, JobFailed, Location, Problem
-from cognix.lock import LOCK_FILE
+from cognix.lock import LOCK_FILE, read_lock_info
 from cognix.predict.client import CogServer
 from cognix.predict.inputs import parse_inputs
 from cognix.predict.outputs import ShownOutput, show_output
@@ -53,9 +53,11 @@ def run_local_prediction(
     project: Project, prepared: PreparedPrediction, output: Path | None
 ) -> ShownOutput:
     """Build the environment from the lock, start the server, predict, stop the server."""
-    from cognix.config._rules import python_minor
-
-    venv = environment_for(project.directory / LOCK_FILE, python_minor(project.config))
+    lock_path = project.directory / LOCK_FILE
+    info = read_lock_info(lock_path)
+    if info is None:
+        raise JobFailed(f"{LOCK_FILE} is missing", "run `cognix lock` first")
+    venv = environment_for(lock_path, info.python)
     _write_schema(project, prepared.schema)
     return _predict_with_server(project, venv, prepared.ref, prepared.inputs, output)
 

@@ -57,8 +57,13 @@ def supported_pythons() -> list[str]:
     return sorted(minors, key=lambda minor: tuple(int(part) for part in minor.split(".")))
 
 
-def choose_pin(python_minor: str) -> NixpkgsPin:
-    """Return the newest pin that has `python_minor`, or raise `InputError`."""
+def choose_pin(python_minor: str, rev: str | None = None) -> NixpkgsPin:
+    """Return pin `rev` when given, else the newest pin that has `python_minor`.
+
+    Raises `InputError` when `rev` is not a known pin, or no pin fits.
+    """
+    if rev is not None:
+        return _pin_by_rev(rev, python_minor)
     for pin in reversed(known_pins()):
         if python_minor in pin.pythons:
             return pin
@@ -66,4 +71,19 @@ def choose_pin(python_minor: str) -> NixpkgsPin:
     raise InputError(
         f"no pinned nixpkgs revision has Python {python_minor}",
         f"use one of {available}",
+    )
+
+
+def _pin_by_rev(rev: str, python_minor: str) -> NixpkgsPin:
+    for pin in known_pins():
+        if pin.rev == rev:
+            if python_minor not in pin.pythons:
+                have = ", ".join(pin.pythons)
+                message = f"nixpkgs {rev[:12]} ({pin.branch}) has no Python {python_minor}"
+                raise InputError(message, f"it has {have}; change [nixpkgs] rev in cognix.toml")
+            return pin
+    revisions = ", ".join(f"{pin.rev} ({pin.branch})" for pin in known_pins())
+    raise InputError(
+        f"cognix.toml asks for nixpkgs {rev}, which is not a pinned revision",
+        f"use one of: {revisions}",
     )
