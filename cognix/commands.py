@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from cognix.lock import (
     read_lock_info,
     write_atomically,
 )
+from cognix.resolve.runsteps import RunPlan
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,9 @@ class CheckReport:
             f"{len(plan.downloads) + len(plan.shell_steps)} run steps",
             f"  lock: {self.lock_state}",
         ]
+        steps = describe_run_plan(plan)
+        if steps:
+            lines += ["  run commands become:", *(f"    {step}" for step in steps)]
         return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
@@ -100,6 +105,20 @@ class CheckReport:
             "lock": self.lock_state,
             "warnings": [str(warning) for warning in self.warnings],
         }
+
+
+def describe_run_plan(plan: RunPlan) -> list[str]:
+    """Return one line per part of the run plan, as `line N: what it becomes`, in order."""
+    parts: list[tuple[Location, str]] = [
+        *((where, f"python requirement {text}") for where, text in plan.python_requirements),
+        *((where, f"pip option {text}") for where, text in plan.pip_options),
+        *((where, f"system package {name}") for where, name in plan.apt_packages),
+        *((d.location, f"download {d.url} to {d.dest}") for d in plan.downloads),
+        *((s.location, "filesystem step " + shlex.join(s.argv)) for s in plan.shell_steps),
+        *((where, f"dropped: {reason}") for where, reason in plan.dropped),
+    ]
+    ordered = sorted(parts, key=lambda part: (part[0].line, part[0].column))
+    return [f"line {where.line}: {what}" for where, what in ordered]
 
 
 def check_project(directory: Path | None) -> CheckReport:
