@@ -108,3 +108,24 @@ def test_predictor_in_subfolder_checks_clean(tmp_path: Path, cognix) -> None:
 
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["predictor"] == "model/predict.py:Predictor"
+
+
+def test_check_says_what_each_run_command_becomes(tmp_path: Path, cognix) -> None:
+    project = copy_case("05-run-with-secret-mount", tmp_path)
+    (project / "cog.yaml").write_text(
+        'build:\n  python_version: "3.11"\n  run:\n'
+        "    - apt-get update && apt-get install -y ffmpeg\n"
+        "    - mkdir -p /models\n"
+        'predict: "predict.py:Predictor"\n'
+    )
+
+    result = cognix("check", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    assert result.stdout.splitlines()[-4:] == [
+        "  run commands become:",
+        "    line 4: system package ffmpeg",
+        "    line 4: dropped: `apt-get update` is not needed: system packages come from the"
+        " pinned nixpkgs, not apt",
+        "    line 5: filesystem step mkdir -p /models",
+    ]
