@@ -29,6 +29,14 @@ def servers_running_in(project: Path) -> list[int]:
     return pids
 
 
+def project_with_predictor(tmp_path: Path, name: str, source: str) -> Path:
+    """Copy hello-world (with its lock) to `tmp_path/name` and replace its predict.py."""
+    project = tmp_path / name
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    (project / "predict.py").write_text(source)
+    return project
+
+
 @pytest.mark.network
 def test_hello_world_prints_the_greeting(tmp_path: Path, cognix) -> None:
     project = tmp_path / "hello-world"
@@ -78,13 +86,13 @@ def test_bad_inputs_stop_before_anything_starts(
 
 @pytest.mark.network
 def test_failing_prediction_exits_1_with_the_error(tmp_path: Path, cognix) -> None:
-    project = tmp_path / "failing"
-    shutil.copytree(EXAMPLES / "hello-world", project)
-    (project / "predict.py").write_text(
+    project = project_with_predictor(
+        tmp_path,
+        "failing",
         "from cog import BasePredictor\n\n"
         "class Predictor(BasePredictor):\n"
         "    def predict(self, name: str) -> str:\n"
-        "        raise ValueError('no ' + name)\n"
+        "        raise ValueError('no ' + name)\n",
     )
 
     result = cognix("predict", "--local", "--project", str(project), "-i", "name=x")
@@ -97,15 +105,15 @@ def test_failing_prediction_exits_1_with_the_error(tmp_path: Path, cognix) -> No
 
 @pytest.mark.network
 def test_failing_setup_shows_its_logs(tmp_path: Path, cognix) -> None:
-    project = tmp_path / "bad-setup"
-    shutil.copytree(EXAMPLES / "hello-world", project)
-    (project / "predict.py").write_text(
+    project = project_with_predictor(
+        tmp_path,
+        "bad-setup",
         "from cog import BasePredictor\n\n"
         "class Predictor(BasePredictor):\n"
         "    def setup(self) -> None:\n"
         "        raise RuntimeError('weights are missing')\n\n"
         "    def predict(self, name: str) -> str:\n"
-        "        return name\n"
+        "        return name\n",
     )
 
     result = cognix("predict", "--local", "--project", str(project), "-i", "name=x")
@@ -118,15 +126,15 @@ def test_failing_setup_shows_its_logs(tmp_path: Path, cognix) -> None:
 
 @pytest.mark.network
 def test_file_input_and_file_output_round_trip(tmp_path: Path, cognix, monkeypatch) -> None:
-    project = tmp_path / "files"
-    shutil.copytree(EXAMPLES / "hello-world", project)
-    (project / "predict.py").write_text(
+    project = project_with_predictor(
+        tmp_path,
+        "files",
         "from cog import BasePredictor, Path\n\n"
         "class Predictor(BasePredictor):\n"
         "    def predict(self, document: Path) -> Path:\n"
         "        out = Path('/tmp') / 'reversed.txt'\n"
         "        out.write_bytes(document.read_bytes()[::-1])\n"
-        "        return out\n"
+        "        return out\n",
     )
     (tmp_path / "in.txt").write_bytes(b"abc\x00\xff\n")
     monkeypatch.chdir(tmp_path)
