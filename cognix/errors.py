@@ -39,7 +39,9 @@ class Problem:
     hint: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.location}: {self.message}"
+        # One problem, one line: a value quoted in the message may hold line breaks.
+        message = self.message.replace("\r", "\\r").replace("\n", "\\n")
+        return f"{self.location}: {message}"
 
 
 def display_path(path: Path) -> str:

@@ -221,3 +221,99 @@ class TestCognixToml:
         assert project.settings.python.torch_source == "pypi"
         assert project.settings.image.max_layers == 80
         assert project.settings.run["1"].skip is True
+
+
+class TestRegressions:
+    """Crashes and misplaced errors found by test_check_fuzz.py and the corpus."""
+
+    def test_control_character_is_located_on_one_line(self, tmp_path: Path) -> None:
+        yaml = MINIMAL.replace('"3.11"', '"3.1\x071"')
+        assert problems_of(write_project(tmp_path, yaml)) == [
+            "2:23: invalid YAML: the character U+0007 is not allowed | delete it"
+        ]
+
+    def test_control_character_location_counts_crlf_and_cr_as_one_break(
+        self, tmp_path: Path
+    ) -> None:
+        yaml = MINIMAL.replace("\n", "\r\n").replace("predict:", "\rpre\x00dict:")
+        assert problems_of(write_project(tmp_path, yaml)) == [
+            "4:4: invalid YAML: the character U+0000 is not allowed | delete it"
+        ]
+
+    def test_key_missing_its_colon_is_reported_where_it_starts(self, tmp_path: Path) -> None:
+        # A list item without '- ' (corpus 007); PyYAML notices at the next key, lines below.
+        yaml = MINIMAL.replace(
+            "predict:", '  python_packages:\n    - "a"\n    "b"\n\n# note\npredict:'
+        )
+        assert problems_of(write_project(tmp_path, yaml)) == [
+            "5:5: invalid YAML: could not find expected ':' (while scanning a simple key)"
+            " | check the indentation and quote values that contain ': ' or start with a symbol"
+        ]
+
+    def test_alias_inside_its_own_anchor_is_refused(self, tmp_path: Path) -> None:
+        yaml = MINIMAL + "weights: &w\n  - a\n  - *w\n"
+        assert problems_of(write_project(tmp_path, yaml)) == [
+            "4:10: this anchored value contains an alias to itself | write the values out instead"
+        ]
+
+    def test_shared_alias_is_still_read(self, tmp_path: Path) -> None:
+        yaml = MINIMAL + "environment: &env\n  - A=1\nweights:\n  first: *env\n  second: *env\n"
+        project = load_project(write_project(tmp_path, yaml))
+        assert project.config.environment == ["A=1"]
+        assert project.config.weights == {"first": ["A=1"], "second": ["A=1"]}
+
+    def test_deep_nesting_is_refused_where_it_passes_the_limit(self, tmp_path: Path) -> None:
+        yaml = MINIMAL + "weights: " + "[" * 300 + "]" * 300 + "\n"
+        assert problems_of(write_project(tmp_path, yaml)) == [
+            "4:73: values are nested more than 64 levels deep"
+        ]
+
+    def test_nesting_beyond_the_yaml_parser_is_refused(self, tmp_path: Path) -> None:
+        # PyYAML itself runs out of Python's recursion limit before cognix's check.
+        yaml = MINIMAL + "weights: " + "[" * 1000 + "\n"
+        assert problems_of(write_project(tmp_path, yaml)) == [
+            "4:73: values are nested more than 64 levels deep"
+        ]
+
+    def test_mistake_inside_a_run_mapping_is_reported_once(self, tmp_path: Path) -> None:
+        # It was also reported as "Input should be a valid string", from the text form.
+        yaml = MINIMAL.replace(
+            "build:\n", "build:\n  run:\n    - command: mkdir /a\n      mount: []\n"
+        )
+        assert problems_of(write_project(tmp_path, yaml)) == [
+            "4:7: unknown key 'mount' in 'build.run' | did you mean 'mounts'?"
+        ]
+
+    def test_run_items_in_both_forms_are_read(self, tmp_path: Path) -> None:
+        yaml = MINIMAL.replace(
+            "build:\n", "build:\n  run:\n    - mkdir /a\n    - command: mkdir /b\n    - [x]\n"
+        )
+        assert problems_of(write_project(tmp_path, yaml)) == [
+            "5:7: an item of 'build.run': expected text, got a list"
+        ]
+        without_list = yaml.replace("    - [x]\n", "")
+        project = load_project(write_project(tmp_path, without_list))
+        assert [step.argv for step in project.run_plan.shell_steps] == [
+            ("mkdir", "/a"), ("mkdir", "/b"),
+        ]  # fmt: skip
+
+    def test_aliases_that_expand_without_bound_are_refused(self, tmp_path: Path) -> None:
+        lines = ["a0: &a0 [" + ", ".join(["x"] * 10) + "]"]
+        lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 7)]
+        assert problems_of(write_project(tmp_path, "\n".join(lines) + "\n")) == [
+            "1:1: aliases expand this file to more than 100000 values | write the values out"
+        ]
+
+    def test_leading_zero_integer_is_decimal_as_in_yaml_12(self, tmp_path: Path) -> None:
+        yaml = MINIMAL + "concurrency:\n  max: 012\n"
+        project = load_project(write_project(tmp_path, yaml))
+        assert project.config.concurrency is not None
+        assert project.config.concurrency.max == 12
+
+    def test_a_problem_stays_on_one_line(self, tmp_path: Path) -> None:
+        yaml = MINIMAL.replace("build:\n", 'build:\n  gpu: "no\\nway"\n')
+        with pytest.raises(ConfigError) as raised:
+            load_project(write_project(tmp_path, yaml))
+        [problem] = raised.value.problems
+        assert "\n" not in str(problem)
+        assert str(problem).endswith("2:8: 'build.gpu': expected true or false, got 'no\\nway'")

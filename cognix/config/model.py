@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag
 from pydantic_core import PydanticCustomError
 
 from cognix.config.yaml_source import Scalar
@@ -37,7 +37,8 @@ def _yaml_bool(value: Any) -> bool:
 
 def _yaml_int(value: Any) -> int:
     if isinstance(value, Scalar) and value.kind == "int":
-        return int(value, 0)
+        # YAML 1.2: 0o17 and 0x1F have prefixes; anything else is decimal, even 012.
+        return int(value, 0) if value[:2] in ("0o", "0x") else int(value, 10)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     shown = f"'{value}'" if isinstance(value, str) else _kind(value)
@@ -84,11 +85,16 @@ class RunCommand(_Strict):
     mounts: Annotated[list[Mount], BeforeValidator(_null_is_empty)] = Field(default_factory=list)
 
 
-def _run_item(value: Any) -> Any:
-    return value if isinstance(value, dict) else _raw_text(value)
+def _run_item_form(value: Any) -> str:
+    return "mapping" if isinstance(value, dict | RunCommand) else "text"
 
 
-RunItem = Annotated[RunCommand | str, BeforeValidator(_run_item)]
+# Validate each item in the one form it is written in, so that a mistake inside a mapping
+# is not also reported as "not a string".
+RunItem = Annotated[
+    Annotated[RunCommand, Tag("mapping")] | Annotated[Text, Tag("text")],
+    Discriminator(_run_item_form),
+]
 
 
 class Build(_Strict):

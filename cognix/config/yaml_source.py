@@ -26,6 +26,12 @@ _FLOAT = re.compile(
     r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
     r"|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$"
 )
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
+# cog.yaml needs 6 levels; deeper data only risks Python's recursion limit.
+_MAX_DEPTH = 64
+# A real cog.yaml has a few hundred values; this bounds what aliases can expand to.
+_MAX_VALUES = 100_000
+_TOO_DEEP = f"values are nested more than {_MAX_DEPTH} levels deep"
 
 
 class Scalar(str):
@@ -65,17 +71,14 @@ def read_yaml(path: Path) -> Mapping | Sequence | Scalar | None:
     Raises `ConfigError` for a file that cannot be read or is not valid YAML.
     """
     text = _read_text(path)
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        raise ConfigError([_syntax_problem(path, error)]) from None
-    except yaml.YAMLError as error:
-        raise ConfigError([Problem(Location(path, 1), f"invalid YAML: {error}")]) from None
-
+    node = _compose(path, text)
     if node is None:
         return None
+    if _expanded_size(node, {}, set()) > _MAX_VALUES:
+        message = f"aliases expand this file to more than {_MAX_VALUES} values"
+        raise ConfigError([Problem(_location(path, node), message, "write the values out")])
     problems: list[Problem] = []
-    data = _convert(node, path, problems)
+    data = _convert(node, path, problems, ())
     if problems:
         raise ConfigError(problems)
     return data
@@ -96,8 +99,64 @@ def _read_text(path: Path) -> str:
         raise ConfigError([Problem(Location(path, line), message)]) from None
 
 
+def _compose(path: Path, text: str) -> yaml.Node | None:
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:
+        # PyYAML refuses control characters before parsing, giving only their offset.
+        where = _text_location(path, text, error.position)
+        message = f"invalid YAML: the character U+{error.character:04X} is not allowed"
+        raise ConfigError([Problem(where, message, "delete it")]) from None
+    try:
+        return loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        raise ConfigError([_syntax_problem(path, error)]) from None
+    except yaml.YAMLError as error:
+        raise ConfigError([Problem(Location(path, 1), f"invalid YAML: {error}")]) from None
+    except RecursionError:
+        # The parser keeps where each collection it is inside starts, outermost first.
+        marks = loader.marks
+        mark = marks[_MAX_DEPTH] if len(marks) > _MAX_DEPTH else loader.get_mark()
+        where = Location(path, mark.line + 1, mark.column + 1)
+        raise ConfigError([Problem(where, _TOO_DEEP)]) from None
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], visiting: set[int]) -> int:
+    """Count the values `node` becomes once every alias is expanded (cycles count 0)."""
+    if not isinstance(node, yaml.CollectionNode):
+        return 1
+    key = id(node)
+    if key in sizes:
+        return sizes[key]
+    if key in visiting:
+        return 0
+    visiting.add(key)
+    children = (
+        node.value
+        if isinstance(node, yaml.SequenceNode)
+        else [child for pair in node.value for child in pair]
+    )
+    total = 1 + sum(_expanded_size(child, sizes, visiting) for child in children)
+    visiting.discard(key)
+    sizes[key] = total
+    return total
+
+
+def _text_location(path: Path, text: str, offset: int) -> Location:
+    """Return where character `offset` is, counting line breaks as PyYAML's marks do."""
+    line, start = 1, 0
+    for match in _LINE_BREAK.finditer(text, 0, offset):
+        line, start = line + 1, match.end()
+    return Location(path, line, offset - start + 1)
+
+
 def _syntax_problem(path: Path, error: yaml.MarkedYAMLError) -> Problem:
     mark = error.problem_mark or error.context_mark
+    if error.context == "while scanning a simple key" and error.context_mark:
+        # A key without its ':' is only noticed at the next token, maybe lines below.
+        mark = error.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     problem = error.problem or "invalid YAML"
     context = f" ({error.context})" if error.context else ""
@@ -113,20 +172,31 @@ def _location(path: Path, node: yaml.Node) -> Location:
 
 
 def _convert(
-    node: yaml.Node, path: Path, problems: list[Problem]
+    node: yaml.Node, path: Path, problems: list[Problem], parents: tuple[yaml.Node, ...]
 ) -> Mapping | Sequence | Scalar | None:
+    """Convert `node`, inside the collections `parents` (outermost first)."""
+    if not isinstance(node, yaml.CollectionNode):
+        return _convert_scalar(node, path)
+    if node in parents:
+        message = "this anchored value contains an alias to itself"
+        problems.append(Problem(_location(path, node), message, "write the values out instead"))
+        return None
+    if len(parents) == _MAX_DEPTH:
+        problems.append(Problem(_location(path, node), _TOO_DEEP))
+        return None
+    parents = (*parents, node)
     if isinstance(node, yaml.MappingNode):
-        return _convert_mapping(node, path, problems)
-    if isinstance(node, yaml.SequenceNode):
-        sequence = Sequence(_location(path, node))
-        for item in node.value:
-            sequence.items.append(_convert(item, path, problems))
-            sequence.item_locations.append(_location(path, item))
-        return sequence
-    return _convert_scalar(node, path)
+        return _convert_mapping(node, path, problems, parents)
+    sequence = Sequence(_location(path, node))
+    for item in node.value:
+        sequence.items.append(_convert(item, path, problems, parents))
+        sequence.item_locations.append(_location(path, item))
+    return sequence
 
 
-def _convert_mapping(node: yaml.MappingNode, path: Path, problems: list[Problem]) -> Mapping:
+def _convert_mapping(
+    node: yaml.MappingNode, path: Path, problems: list[Problem], parents: tuple[yaml.Node, ...]
+) -> Mapping:
     mapping = Mapping(_location(path, node))
     for key_node, value_node in node.value:
         key_location = _location(path, key_node)
@@ -139,7 +209,7 @@ def _convert_mapping(node: yaml.MappingNode, path: Path, problems: list[Problem]
             message = f"duplicate key '{key}' (first defined at line {first.line})"
             problems.append(Problem(key_location, message, "keep one of the two"))
             continue
-        mapping.values[key] = _convert(value_node, path, problems)
+        mapping.values[key] = _convert(value_node, path, problems, parents)
         mapping.key_locations[key] = key_location
     return mapping
 
