@@ -69,7 +69,7 @@ def check(project: ProjectOption = None, as_json: JsonOption = False) -> None:
 def init(
     directory: Annotated[Path, typer.Argument(help="Where to create the project.")] = Path("."),
 ) -> None:
-    """Create a commented cog.yaml and predict.py that `cognix check` accepts."""
+    """Create a commented cog.yaml, predict.py and requirements.txt that check accepts."""
     from cognix.commands import init_project
 
     for path in init_project(directory):
@@ -117,6 +117,8 @@ def predict(
         )
     result = predict_locally(project, inputs or [], output)
     _print_warnings(result.warnings)
+    if result.lock.changed:
+        typer.echo(result.lock.summary(), err=True)
     if result.text is not None:
         typer.echo(result.text)
     for path in result.files:

@@ -62,6 +62,7 @@ class CheckReport:
 
     project: Project
     lock_state: str
+    unsupported: list[str]
     warnings: tuple[Problem, ...]
 
     def summary(self) -> str:
@@ -76,6 +77,8 @@ class CheckReport:
             f"{len(plan.downloads) + len(plan.shell_steps)} run steps",
             f"  lock: {self.lock_state}",
         ]
+        if self.unsupported:
+            lines.append(f"  cognix lock cannot lock {', '.join(self.unsupported)} yet")
         steps = describe_run_plan(plan)
         if steps:
             lines += ["  run commands become:", *(f"    {step}" for step in steps)]
@@ -103,6 +106,7 @@ class CheckReport:
                 "shell": [" ".join(step.argv) for step in plan.shell_steps],
             },
             "lock": self.lock_state,
+            "unsupported": self.unsupported,
             "warnings": [str(warning) for warning in self.warnings],
         }
 
@@ -130,7 +134,9 @@ def check_project(directory: Path | None) -> CheckReport:
         location = Location(project.directory / LOCK_FILE, 1)
         message = f"{LOCK_FILE} does not match the project's inputs"
         warnings.append(Problem(location, message, "run `cognix lock`"))
-    return CheckReport(project, state, tuple(warnings))
+    from cognix.resolve.resolution import unsupported_features
+
+    return CheckReport(project, state, unsupported_features(project), tuple(warnings))
 
 
 @dataclass(frozen=True)
@@ -193,10 +199,11 @@ def init_project(directory: Path) -> list[Path]:
 
 @dataclass(frozen=True)
 class PredictResult:
-    """What `cognix predict` shows: text to print, files written, warnings met."""
+    """What `cognix predict` shows: text to print, files written, the lock, warnings met."""
 
     text: str | None
     files: list[Path]
+    lock: LockResult
     warnings: tuple[Problem, ...]
 
 
@@ -208,6 +215,6 @@ def predict_locally(
 
     project = open_project(directory)
     prepared = prepare_prediction(project, inputs)
-    ensure_lock(project)
+    lock = ensure_lock(project)
     shown = run_local_prediction(project, prepared, output)
-    return PredictResult(shown.text, shown.files, project.warnings)
+    return PredictResult(shown.text, shown.files, lock, project.warnings)

@@ -129,3 +129,23 @@ def test_check_says_what_each_run_command_becomes(tmp_path: Path, cognix) -> Non
         " pinned nixpkgs, not apt",
         "    line 5: filesystem step mkdir -p /models",
     ]
+
+
+def test_check_says_what_lock_cannot_do_yet(tmp_path: Path, cognix) -> None:
+    project = copy_case("04-torch-picks-cuda", tmp_path)
+
+    result = cognix("check", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    assert "  cognix lock cannot lock GPU builds (build.gpu: true) yet" in result.stdout
+    checked = json.loads(cognix("check", "--project", str(project), "--json").stdout)
+    assert checked["unsupported"] == ["GPU builds (build.gpu: true)"]
+
+
+def test_empty_deprecated_list_is_not_warned_about(tmp_path: Path, cognix) -> None:
+    project = copy_case("02-comment-only-lists", tmp_path)
+
+    result = cognix("check", "--project", str(project))
+
+    assert result.code == 0
+    assert result.stderr == ""

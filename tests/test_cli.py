@@ -28,7 +28,11 @@ def test_init_writes_a_project_that_checks_clean(tmp_path: Path, cognix) -> None
     result = cognix("init", str(tmp_path / "new"))
 
     assert result.code == 0, result.stderr
-    assert sorted(path.name for path in (tmp_path / "new").iterdir()) == ["cog.yaml", "predict.py"]
+    assert sorted(path.name for path in (tmp_path / "new").iterdir()) == [
+        "cog.yaml",
+        "predict.py",
+        "requirements.txt",
+    ]
     checked = cognix("check", "--project", str(tmp_path / "new"), "--json")
     assert checked.code == 0, checked.stderr
     report = json.loads(checked.stdout)

@@ -166,12 +166,33 @@ def test_nixpkgs_override_must_be_a_pinned_revision(tmp_path: Path, cognix) -> N
     project = hello_world(tmp_path)
     (project / "cognix.toml").write_text('[nixpkgs]\nrev = "0123456789abcdef"\n')
 
+    result = cognix("check", "--project", str(project))
+
+    assert result.code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0] == (
+        f"error: {project / 'cognix.toml'}:2:1: 'nixpkgs.rev': 0123456789abcdef"
+        " is not one of cognix's pinned nixpkgs revisions"
+    )
+    assert lines[1].startswith(
+        "  hint: use one of 5880666fd9eb563038431edb35c2d0aa595884e6 (nixos-26.05), "
+    )
+
+
+def test_pinned_revision_without_the_python_is_refused(tmp_path: Path, cognix) -> None:
+    project = hello_world(tmp_path)
+    rev = "03d771e513ce90147b65fe922d87d3a0356fc125"  # nixos-23.11: no Python 3.14
+    cog_yaml = project / "cog.yaml"
+    cog_yaml.write_text(cog_yaml.read_text().replace('"3.11"', '"3.14"'))
+    (project / "cognix.toml").write_text(f'[nixpkgs]\nrev = "{rev}"\n')
+
     result = cognix("lock", "--project", str(project))
 
     assert result.code == 2
-    assert result.stderr.splitlines()[0] == (
-        "error: cognix.toml asks for nixpkgs 0123456789abcdef, which is not a pinned revision"
-    )
+    assert result.stderr.splitlines() == [
+        "error: nixpkgs 03d771e513ce (nixos-23.11) has no Python 3.14",
+        "  hint: it has 3.8, 3.9, 3.10, 3.11, 3.12; change [nixpkgs] rev in cognix.toml",
+    ]
 
 
 @pytest.mark.network

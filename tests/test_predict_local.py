@@ -188,3 +188,23 @@ def test_ctrl_c_stops_the_server_and_exits_130(tmp_path: Path, cognix) -> None:
     assert run.returncode == 130
     assert stderr.splitlines()[-1] == "interrupted"
     assert servers_running_in(project) == []
+
+
+@pytest.mark.network
+def test_cog_yaml_environment_reaches_the_predictor(tmp_path: Path, cognix) -> None:
+    project = project_with_predictor(
+        tmp_path,
+        "environment",
+        "import os\nfrom cog import BasePredictor\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    def predict(self) -> str:\n"
+        "        return os.environ['GREETING'] + ' ' + os.environ['COG_PREDICT_TYPE_STUB']\n",
+    )
+    with (project / "cog.yaml").open("a") as cog_yaml:
+        cog_yaml.write("environment:\n  - GREETING=hi there\n")
+
+    result = cognix("predict", "--local", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    assert result.stdout == "hi there predict.py:Predictor\n"
+    assert result.stderr == "wrote pylock.toml: 10 packages, cog 0.23.1\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
@@ -48,10 +49,17 @@ def key_warnings(plain: PlainData) -> list[Problem]:
             message = f"'{'.'.join(path)}' has no effect: {reason}"
             warnings.append(Problem(plain.key_locations[path], message))
     for path, advice in DEPRECATED_KEYS.items():
-        if path in plain.key_locations:
+        # An empty list (all items commented out) uses nothing deprecated.
+        if path in plain.key_locations and _value_at(plain.data, path) not in (None, []):
             message = f"'{'.'.join(path)}' is deprecated in Cog"
             warnings.append(Problem(plain.key_locations[path], message, advice))
     return warnings
+
+
+def _value_at(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
 
 
 def _python_version(config: CogConfig, plain: PlainData) -> Iterator[Problem]:

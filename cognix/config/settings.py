@@ -28,9 +28,18 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+from pydantic_core import PydanticCustomError
 
 from cognix.errors import ConfigError, Location, Problem
+from cognix.resolve.pins import known_pins
 
 SETTINGS_FILE = "cognix.toml"
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -43,10 +52,19 @@ class _Table(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _pinned_rev(rev: str) -> str:
+    known = [pin.rev for pin in known_pins()]
+    if rev not in known:
+        raise PydanticCustomError(
+            "cognix_pin", "{rev} is not one of cognix's pinned nixpkgs revisions", {"rev": rev}
+        )
+    return rev
+
+
 class NixpkgsSettings(_Table):
     """`[nixpkgs]`: which pinned revision to use instead of the automatic choice."""
 
-    rev: str | None = None
+    rev: Annotated[str, AfterValidator(_pinned_rev)] | None = None
 
 
 class PythonSettings(_Table):
@@ -124,6 +142,9 @@ def _problem(path: Path, text: str, error: Any) -> Problem:
     location = Location(path, _line_of(text, loc), 1)
     if error["type"] == "extra_forbidden":
         return Problem(location, f"unknown key '{dotted}'", "see `cognix.toml` in the README")
+    if error["type"] == "cognix_pin":
+        pins = ", ".join(f"{pin.rev} ({pin.branch})" for pin in reversed(known_pins()))
+        return Problem(location, f"'{dotted}': {error['msg']}", f"use one of {pins}")
     return Problem(location, f"'{dotted}': {error['msg']}")
 
 

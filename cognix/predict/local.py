@@ -83,7 +83,9 @@ def _predict_with_server(
     project: Project, venv: Path, ref: str, inputs: dict[str, Any], output: Path | None
 ) -> ShownOutput:
     port = free_loopback_port()
-    environment = {
+    # cog.yaml's environment first: Cog's own variables below must win over it.
+    environment = dict(item.split("=", 1) for item in project.config.environment)
+    environment |= {
         "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
         "VIRTUAL_ENV": str(venv),
         "PORT": str(port),

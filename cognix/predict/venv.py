@@ -58,6 +58,6 @@ def find_interpreter(python_minor: str) -> str:
     except ExternalCommandFailed:
         raise ToolMissing(
             f"no Python {python_minor} interpreter was found on this machine",
-            f"install Python {python_minor} (e.g. `uv python install {python_minor}`)",
+            f"install CPython {python_minor} so that python{python_minor} is on PATH",
         ) from None
     return found.stdout.strip()

@@ -15,8 +15,8 @@ from cognix.resolve.python import PythonTarget, ResolutionRequest, resolve_wheel
 from cognix.resolve.sdk import cog_requirement
 
 
-def refuse_unsupported(project: Project) -> None:
-    """Raise `Unsupported` for what the first lock cannot handle yet."""
+def unsupported_features(project: Project) -> list[str]:
+    """Return what the project needs that this resolution cannot handle yet."""
     config = project.config
     plan = project.run_plan
     refusals = []
@@ -28,6 +28,12 @@ def refuse_unsupported(project: Project) -> None:
         refusals.append("run commands")
     if config.weights is not None or config.model is not None:
         refusals.append("Cog managed weights (weights, model)")
+    return refusals
+
+
+def refuse_unsupported(project: Project) -> None:
+    """Raise `Unsupported` for what the first lock cannot handle yet."""
+    refusals = unsupported_features(project)
     if refusals:
         raise Unsupported(
             f"cognix cannot lock {', '.join(refusals)} yet",

@@ -1,4 +1,4 @@
-"""The starter project `cognix init` writes: a commented cog.yaml and a predict.py."""
+"""The starter project `cognix init` writes: cog.yaml, predict.py and requirements.txt."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ from pathlib import Path
 from cognix.errors import InputError
 
 # Each written file and the packaged template it comes from (kept out of linters' sight).
-STARTER_FILES = {"cog.yaml": "cog.yaml", "predict.py": "predict.py.in"}
+STARTER_FILES = {
+    "cog.yaml": "cog.yaml",
+    "predict.py": "predict.py.in",
+    "requirements.txt": "requirements.txt",
+}
 
 
 def write_starter_project(directory: Path) -> list[Path]:
@@ -17,7 +21,8 @@ def write_starter_project(directory: Path) -> list[Path]:
     existing = [path for path in targets if path.exists()]
     if existing:
         names = ", ".join(str(path) for path in existing)
-        raise InputError(f"{names} already exists", "run cognix init in an empty folder")
+        verb = "exists" if len(existing) == 1 else "exist"
+        raise InputError(f"{names} already {verb}", "run cognix init in an empty folder")
 
     directory.mkdir(parents=True, exist_ok=True)
     source = resources.files(__package__)
