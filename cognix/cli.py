@@ -88,6 +88,8 @@ def lock(
 
     result = lock_project(project, upgrade=upgrade)
     _print_warnings(result.warnings)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     typer.echo(result.summary())
 
 

@@ -148,6 +148,7 @@ class LockResult:
     cog_sdk: str
     package_count: int
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def summary(self) -> str:
         """Return the one-line human summary."""
@@ -177,10 +178,11 @@ def ensure_lock(project: Project, *, upgrade: bool = False) -> LockResult:
     from cognix.resolve.resolution import resolve_lock
 
     exclude_newer = _resolution_date(previous.exclude_newer if previous and not upgrade else None)
-    text = resolve_lock(project, digest, exclude_newer)
-    write_atomically(path, text)
-    sdk = locked_version(text, "cog") or "?"
-    return LockResult(path, True, sdk, text.count("[[packages]]"), project.warnings)
+    outcome = resolve_lock(project, digest, exclude_newer)
+    write_atomically(path, outcome.text)
+    sdk = locked_version(outcome.text, "cog") or "?"
+    count = outcome.text.count("[[packages]]")
+    return LockResult(path, True, sdk, count, project.warnings, outcome.notes)
 
 
 def _resolution_date(previous: str | None) -> str:

@@ -47,12 +47,18 @@ def inputs_digest(project_dir: Path, files: list[Path]) -> str:
     return "sha256-" + base64.b64encode(digest.digest()).decode()
 
 
-def build_lock(uv_lock_text: str, tool_table: dict[str, Any]) -> str:
-    """Return the final lock text: uv's packages without date-times, plus `tool.cognix`."""
+def build_lock(
+    uv_lock_text: str, dependencies: dict[str, tuple[str, ...]], tool_table: dict[str, Any]
+) -> str:
+    """Return the final lock text: uv's packages without date-times, with their
+    dependencies (PEP 751 `packages.dependencies`), plus `tool.cognix`."""
     document = tomllib.loads(uv_lock_text)
     for package in document.get("packages", []):
         for artifact in [*package.get("wheels", []), package.get("sdist") or {}]:
             artifact.pop("upload-time", None)
+        needed = dependencies.get(package["name"], ())
+        if needed:
+            package["dependencies"] = [{"name": name} for name in needed]
     document["created-by"] = "cognix"
     document.setdefault("tool", {})["cognix"] = tool_table
     return tomli_w.dumps(document)

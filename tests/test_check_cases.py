@@ -132,14 +132,16 @@ def test_check_says_what_each_run_command_becomes(tmp_path: Path, cognix) -> Non
 
 
 def test_check_says_what_lock_cannot_do_yet(tmp_path: Path, cognix) -> None:
-    project = copy_case("04-torch-picks-cuda", tmp_path)
+    project = copy_case("02-comment-only-lists", tmp_path)
+    with (project / "cog.yaml").open("a") as cog_yaml:
+        cog_yaml.write('model: "r8.im/someone/model"\n')
 
     result = cognix("check", "--project", str(project))
 
     assert result.code == 0, result.stderr
-    assert "  cognix lock cannot lock GPU builds (build.gpu: true) yet" in result.stdout
+    assert "  cognix lock cannot lock Cog managed weights (weights, model) yet" in result.stdout
     checked = json.loads(cognix("check", "--project", str(project), "--json").stdout)
-    assert checked["unsupported"] == ["GPU builds (build.gpu: true)"]
+    assert checked["unsupported"] == ["Cog managed weights (weights, model)"]
 
 
 def test_empty_deprecated_list_is_not_warned_about(tmp_path: Path, cognix) -> None:

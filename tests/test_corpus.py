@@ -143,6 +143,8 @@ EXPECTED: dict[str, Accepted | Refused] = {
     ),
     "013.yaml": Refused(
         (
+            COG + "13:7: apt package 'python3-opencv' cannot come from nixpkgs: it installs"
+            " OpenCV's Python module for Debian's Python, not the image's",
             COG + "51:7: `git clone https://files.example.com/artifacts/nvdiffrast.git"
             " /tmp/nvdif…` clones a git repository, whose content cognix cannot pin by hash",
             COG + "51:7: `pip install /tmp/nvdiffrast` installs `/tmp/nvdiffrast` from a local"

@@ -115,27 +115,17 @@ def test_unreadable_previous_lock_is_replaced(tmp_path: Path, cognix) -> None:
     assert "  lock: unreadable" in checked.stdout
 
 
-@pytest.mark.parametrize(
-    ("extra", "refused"),
-    [
-        ("  gpu: true\n", "GPU builds (build.gpu: true)"),
-        ("  system_packages:\n    - ffmpeg\n", "system packages"),
-        ("  run:\n    - mkdir -p /models\n", "run commands"),
-    ],
-)
-def test_what_later_issues_bring_is_refused(
-    tmp_path: Path, cognix, extra: str, refused: str
-) -> None:
+def test_managed_weights_are_refused(tmp_path: Path, cognix) -> None:
     project = hello_world(tmp_path)
-    cog_yaml = project / "cog.yaml"
-    cog_yaml.write_text(cog_yaml.read_text().replace("build:\n", "build:\n" + extra))
+    with (project / "cog.yaml").open("a") as cog_yaml:
+        cog_yaml.write('model: "r8.im/someone/model"\n')
 
     result = cognix("lock", "--project", str(project))
 
     assert result.code == 2
     assert result.stderr.splitlines() == [
-        f"error: cognix cannot lock {refused} yet",
-        "  hint: this version locks CPU projects whose only inputs are Python packages",
+        "error: cognix cannot lock Cog managed weights (weights, model) yet",
+        "  hint: remove weights/model, or load the weights in setup()",
     ]
     assert not (project / "pylock.toml").exists()
 

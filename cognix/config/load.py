@@ -24,6 +24,7 @@ from cognix.config.requirements import (
 from cognix.config.settings import SETTINGS_FILE, Settings, read_settings
 from cognix.errors import ConfigError, InputError, Location, Problem
 from cognix.resolve.runsteps import RunItem, RunPlan, plan_run_steps
+from cognix.resolve.system import SystemPackage, map_apt_packages
 
 COG_YAML = "cog.yaml"
 DOCKERIGNORE = ".dockerignore"
@@ -39,6 +40,7 @@ class Project:
     requirements: RequirementSet
     run_plan: RunPlan
     settings: Settings
+    system_packages: tuple[SystemPackage, ...]
     warnings: tuple[Problem, ...]
 
     @property
@@ -86,11 +88,14 @@ def load_project(directory: Path) -> Project:
     requirements = _collect(problems, _read_requirements, directory, config, plain)
     run_plan = _collect(problems, _plan_run, directory, config, plain)
     settings = _collect(problems, read_settings, directory)
+    system = _collect(problems, _map_system_packages, config, plain, run_plan, settings)
     if problems or requirements is None or run_plan is None or settings is None:
         raise ConfigError(problems)
 
     warnings += list(requirements.warnings)
-    return Project(directory, config, requirements, run_plan, settings, tuple(warnings))
+    return Project(
+        directory, config, requirements, run_plan, settings, tuple(system), tuple(warnings)
+    )
 
 
 def _read_cog_yaml(path: Path) -> PlainData:
@@ -159,6 +164,18 @@ def _plan_run(directory: Path, config: CogConfig, plain: PlainData) -> RunPlan:
                 command_location = plain.locate(("build", key, index, "command"))
                 items.append(RunItem(command_location, item.command, mounts))
     return plan_run_steps(items, directory)
+
+
+def _map_system_packages(
+    config: CogConfig, plain: PlainData, run_plan: RunPlan | None, settings: Settings | None
+) -> list[SystemPackage]:
+    """Map the apt names of system_packages and of apt-get run commands to nixpkgs."""
+    requested = [
+        (plain.locate(("build", "system_packages", index)), name)
+        for index, name in enumerate(config.build.system_packages)
+    ]
+    requested += run_plan.apt_packages if run_plan else ()
+    return map_apt_packages(requested, settings.apt if settings else {})
 
 
 def _collect(problems: list[Problem], step: Any, *arguments: Any) -> Any:

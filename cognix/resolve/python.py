@@ -53,25 +53,58 @@ def uv_binary() -> str:
     return str(uv.find_uv_bin())
 
 
-def resolve_wheels(request: ResolutionRequest, target: PythonTarget, exclude_newer: str) -> str:
-    """Resolve `request` for `target` with uv; return the pylock.toml text uv wrote."""
+@dataclass(frozen=True)
+class Resolution:
+    """uv's pylock.toml text, and each locked package's direct dependencies for the target."""
+
+    lock_text: str
+    dependencies: dict[str, tuple[str, ...]]
+
+
+def resolve_wheels(
+    request: ResolutionRequest, target: PythonTarget, exclude_newer: str
+) -> Resolution:
+    """Resolve `request` for `target` with uv: the lock, and who depends on whom."""
     with tempfile.TemporaryDirectory(prefix="cognix-resolve-") as scratch:
         folder = Path(scratch)
         requirements = folder / "requirements.in"
         requirements.write_text("\n".join(request.requirements) + "\n", "utf-8")
-        output = folder / "pylock.toml"
-        argv = [
-            uv_binary(), "pip", "compile", str(requirements), "--output-file", str(output),
-            "--format", "pylock.toml", "--no-header", "--quiet",
-            "--python-version", target.python, "--python-platform", target.platform,
-            "--only-binary", ":all:", "--generate-hashes", "--exclude-newer", exclude_newer,
+        common = [
+            "--no-header", "--quiet", "--python-version", target.python,
+            "--python-platform", target.platform, "--only-binary", ":all:",
+            "--exclude-newer", exclude_newer, *_index_arguments(request, folder),
         ]  # fmt: skip
-        argv += _index_arguments(request, folder)
-        try:
-            external.run(argv, env={"UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never"})
-        except ExternalCommandFailed as error:
-            raise _resolution_failed(error) from None
-        return output.read_text("utf-8")
+        lock = folder / "pylock.toml"
+        _compile(requirements, lock, ["--format", "pylock.toml", "--generate-hashes", *common])
+        # uv's pylock.toml leaves out dependencies; its `via` annotations, evaluated for the
+        # same target from the same (now warm) cache, give them.
+        annotated = folder / "requirements.txt"
+        _compile(requirements, annotated, ["--annotation-style", "line", *common])
+        return Resolution(lock.read_text("utf-8"), _dependencies(annotated.read_text("utf-8")))
+
+
+def _compile(requirements: Path, output: Path, options: list[str]) -> None:
+    argv = [uv_binary(), "pip", "compile", str(requirements), "-o", str(output), *options]
+    try:
+        external.run(argv, env={"UV_NO_CONFIG": "1", "UV_PYTHON_DOWNLOADS": "never"})
+    except ExternalCommandFailed as error:
+        raise _resolution_failed(error) from None
+
+
+def _dependencies(annotated: str) -> dict[str, tuple[str, ...]]:
+    """Invert `name==version  # via a, b` lines into each package's dependencies."""
+    dependencies: dict[str, set[str]] = {}
+    for line in annotated.splitlines():
+        pin, _, comment = line.partition("#")
+        name = pin.split("==")[0].strip()
+        if not name or "==" not in pin:
+            continue
+        dependencies.setdefault(name, set())
+        parents = comment.strip().removeprefix("via").split(",")
+        for parent in (part.strip() for part in parents):
+            if parent and not parent.startswith("-"):
+                dependencies.setdefault(parent, set()).add(name)
+    return {name: tuple(sorted(names)) for name, names in sorted(dependencies.items())}
 
 
 def _index_arguments(request: ResolutionRequest, folder: Path) -> list[str]:
