@@ -16,7 +16,7 @@ from typing import Annotated, NoReturn
 import typer
 
 from cognix import __version__
-from cognix.errors import EXIT_INTERRUPTED, CognixError, ConfigError, Problem
+from cognix.errors import EXIT_INTERRUPTED, CognixError, ConfigError, Problem, for_terminal
 
 app = typer.Typer(
     name="cognix",
@@ -57,12 +57,18 @@ def check(project: ProjectOption = None, as_json: JsonOption = False) -> None:
     """Validate cog.yaml, its requirements and predictor, without the network."""
     from cognix.commands import check_project
 
-    report = check_project(project)
+    try:
+        report = check_project(project)
+    except ConfigError as error:
+        if as_json:
+            # A program reading --json gets the problems on stdout too.
+            _say(json.dumps({"valid": False, "errors": _problems_json(error)}, indent=2), False)
+        raise
     _print_warnings(report.warnings)
     if as_json:
-        typer.echo(json.dumps(report.as_json(), indent=2))
+        _say(json.dumps(report.as_json(), indent=2), err=False)
     else:
-        typer.echo(report.summary())
+        _say(report.summary(), err=False)
 
 
 @app.command()
@@ -73,7 +79,7 @@ def init(
     from cognix.commands import init_project
 
     for path in init_project(directory):
-        typer.echo(f"wrote {path}")
+        _say(f"wrote {path}", err=False)
 
 
 @app.command()
@@ -89,8 +95,8 @@ def lock(
     result = lock_project(project, upgrade=upgrade)
     _print_warnings(result.warnings)
     for note in result.notes:
-        typer.echo(f"note: {note}", err=True)
-    typer.echo(result.summary())
+        _say(f"note: {note}")
+    _say(result.summary(), err=False)
 
 
 @app.command()
@@ -120,40 +126,66 @@ def predict(
     result = predict_locally(project, inputs or [], output)
     _print_warnings(result.warnings)
     if result.lock.changed:
-        typer.echo(result.lock.summary(), err=True)
+        _say(result.lock.summary())
     if result.text is not None:
         typer.echo(result.text)
     for path in result.files:
-        typer.echo(f"wrote {path}", err=True)
+        _say(f"wrote {path}")
+
+
+class _TerminalFormatter(logging.Formatter):
+    """Show log records as plain lines, warnings marked, made safe for a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = for_terminal(super().format(record))
+        return f"warning: {text}" if record.levelno >= logging.WARNING else text
 
 
 def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setFormatter(_TerminalFormatter("%(message)s"))
     logger = logging.getLogger("cognix")
     logger.handlers[:] = [handler]
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING)
     logger.propagate = False
 
 
+def _say(text: str, err: bool = True) -> None:
+    """Print cognix's own text: credentials redacted, control characters escaped."""
+    typer.echo(for_terminal(text), err=err)
+
+
 def _print_warnings(warnings: tuple[Problem, ...] | list[Problem]) -> None:
     for warning in warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        _say(f"warning: {warning}")
         if warning.hint:
-            typer.echo(f"  hint: {warning.hint}", err=True)
+            _say(f"  hint: {warning.hint}")
 
 
 def _print_error(error: CognixError) -> None:
     problems = error.problems if isinstance(error, ConfigError) else None
     if problems is None:
-        typer.echo(f"error: {error.message}", err=True)
+        _say(f"error: {error.message}")
         if error.hint:
-            typer.echo(f"  hint: {error.hint}", err=True)
+            _say(f"  hint: {error.hint}")
         return
     for problem in problems:
-        typer.echo(f"error: {problem}", err=True)
+        _say(f"error: {problem}")
         if problem.hint:
-            typer.echo(f"  hint: {problem.hint}", err=True)
+            _say(f"  hint: {problem.hint}")
+
+
+def _problems_json(error: ConfigError) -> list[dict[str, object]]:
+    return [
+        {
+            "file": str(problem.location.path),
+            "line": problem.location.line,
+            "column": problem.location.column,
+            "message": problem.message,
+            "hint": problem.hint,
+        }
+        for problem in error.problems
+    ]
 
 
 def main() -> NoReturn:
@@ -164,7 +196,7 @@ def main() -> NoReturn:
         _print_error(error)
         sys.exit(error.exit_code)
     except (KeyboardInterrupt, typer.Abort):
-        typer.echo("interrupted", err=True)
+        _say("interrupted")
         sys.exit(EXIT_INTERRUPTED)
     except typer.Exit as done:
         sys.exit(done.exit_code)
@@ -179,5 +211,5 @@ def main() -> NoReturn:
     code = code if isinstance(code, int) else 0
     if code == EXIT_INTERRUPTED:
         # The framework turns Ctrl-C inside a command into exit code 130.
-        typer.echo("interrupted", err=True)
+        _say("interrupted")
     sys.exit(code)

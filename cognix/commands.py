@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cognix.config.load import Project, find_project_dir, load_project
-from cognix.errors import ConfigError, Location, Problem
+from cognix.config.load import COG_YAML, Project, find_project_dir, load_project
+from cognix.errors import ConfigError, InputError, Location, Problem
 from cognix.lock import (
     LOCK_FILE,
     LockInfo,
@@ -29,8 +29,15 @@ log = logging.getLogger(__name__)
 
 
 def open_project(directory: Path | None) -> Project:
-    """Find and load the project at `directory` or above the working directory."""
-    return load_project(find_project_dir(directory or Path.cwd()))
+    """Load the project in `directory` (exactly), or the nearest one above the working one."""
+    if directory is None:
+        return load_project(find_project_dir(Path.cwd()))
+    if not (directory / COG_YAML).is_file():
+        raise InputError(
+            f"{directory} holds no {COG_YAML}",
+            "--project names the folder that holds cog.yaml; leave it out to search upwards",
+        )
+    return load_project(directory)
 
 
 def previous_lock(project: Project) -> LockInfo | None:
@@ -46,7 +53,7 @@ def previous_lock(project: Project) -> LockInfo | None:
 def lock_state(project: Project) -> str:
     """Return `missing`, `unreadable`, `stale` or `up to date` for the project's lock."""
     path = project.directory / LOCK_FILE
-    if not path.is_file():
+    if not path.exists():
         return "missing"
     info = previous_lock(project)
     if info is None:

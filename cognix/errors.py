@@ -8,6 +8,7 @@ an exit code (DESIGN.md section 6). The command line prints them in one place
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,11 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_TOOL_MISSING = 3
 EXIT_INTERRUPTED = 130
+
+# `scheme://user:password@host`: the part between `//` and `@` is a credential.
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+# Control characters other than tab and newline could move the cursor or retitle a terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, order=True)
@@ -99,7 +105,7 @@ class ExternalCommandFailed(JobFailed):
     def __init__(
         self, argv: list[str], returncode: int, stderr_tail: str, hint: str | None = None
     ) -> None:
-        command = " ".join(argv)
+        command = redact_credentials(" ".join(argv))
         message = f"{command} exited with code {returncode}"
         if stderr_tail:
             message += ":\n" + stderr_tail
@@ -107,3 +113,14 @@ class ExternalCommandFailed(JobFailed):
         self.argv = argv
         self.returncode = returncode
         self.stderr_tail = stderr_tail
+
+
+def redact_credentials(text: str) -> str:
+    """Replace the user and password of every URL in `text` with `***`."""
+    return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
+
+
+def for_terminal(text: str) -> str:
+    """Return `text` safe to show: credentials redacted, control characters escaped."""
+    escaped = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    return redact_credentials(escaped)

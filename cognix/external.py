@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
 
-from cognix.errors import ExternalCommandFailed, ToolMissing
+from cognix.errors import ExternalCommandFailed, ToolMissing, redact_credentials
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def run(
     `env` is added to the current environment. With `check`, a non-zero exit raises
     `ExternalCommandFailed` with `hint` attached.
     """
-    log.debug("$ %s", shlex.join(argv))
+    log.debug("$ %s", redact_credentials(shlex.join(argv)))
     try:
         finished = subprocess.run(
             argv,
@@ -98,7 +98,7 @@ def start(
 
     The caller owns the returned process and must stop it with `stop`.
     """
-    log.debug("$ %s", shlex.join(argv))
+    log.debug("$ %s", redact_credentials(shlex.join(argv)))
     with log_file.open("wb") as sink:
         return Popen(
             argv,

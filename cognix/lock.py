@@ -17,11 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cognix.errors import ConfigError, Location, Problem
+from cognix.config.files import UnreadableFile, read_project_file
+from cognix.errors import ConfigError, JobFailed, Location, Problem
 
 LOCK_FILE = "pylock.toml"
 LOCK_VERSION = 1
+# The resolution date, as cognix writes it: a UTC time to the second.
+EXCLUDE_NEWER_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"
 
 
 @dataclass(frozen=True)
@@ -41,7 +45,11 @@ def inputs_digest(project_dir: Path, files: list[Path]) -> str:
     digest = hashlib.sha256(f"cognix-lock-{LOCK_VERSION}\0".encode())
     for path in files:
         name = path.resolve().relative_to(project_dir.resolve()).as_posix()
-        content = path.read_bytes()
+        try:
+            content = read_project_file(path, project_dir)
+        except UnreadableFile as error:
+            problem = Problem(Location(path, 1), f"{path.name} {error.reason}")
+            raise ConfigError([problem]) from None
         digest.update(f"{name}\0{len(content)}\0".encode())
         digest.update(content)
     return "sha256-" + base64.b64encode(digest.digest()).decode()
@@ -65,30 +73,60 @@ def build_lock(
 
 
 def read_lock_info(path: Path) -> LockInfo | None:
-    """Return the `[tool.cognix]` facts of the lock at `path`; None when there is none."""
-    if not path.is_file():
+    """Return the `[tool.cognix]` facts of the lock at `path`; None when there is none.
+
+    Raises `ConfigError` for a lock cognix cannot use: unreadable, not TOML, or without a
+    complete, well-typed `[tool.cognix]` table.
+    """
+    if not path.exists() and not path.is_symlink():
         return None
     try:
-        document = tomllib.loads(path.read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        message = f"{LOCK_FILE} is not valid TOML ({error})"
-        hint = f"delete {LOCK_FILE} and run `cognix lock` again"
-        raise ConfigError([Problem(Location(path, 1), message, hint)]) from None
+        document = tomllib.loads(read_project_file(path, path.parent).decode("utf-8"))
+        table = _ToolTable.model_validate(document.get("tool", {}).get("cognix"))
+    except UnreadableFile as error:
+        raise _unusable_lock(path, f"{LOCK_FILE} {error.reason}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise _unusable_lock(path, f"{LOCK_FILE} is not valid TOML ({error})") from None
+    except (ValidationError, AttributeError):
+        raise _unusable_lock(path, f"{LOCK_FILE} has no complete [tool.cognix] table") from None
+    return LockInfo(
+        inputs_digest=table.inputs_digest,
+        exclude_newer=table.exclude_newer,
+        python=table.target.python,
+        platform=table.target.platform,
+        cog_sdk=table.cog.sdk,
+        nixpkgs_rev=table.nixpkgs.rev,
+    )
 
-    table = document.get("tool", {}).get("cognix", {})
-    try:
-        return LockInfo(
-            inputs_digest=table["inputs-digest"],
-            exclude_newer=table["exclude-newer"],
-            python=table["target"]["python"],
-            platform=table["target"]["platform"],
-            cog_sdk=table["cog"]["sdk"],
-            nixpkgs_rev=table["nixpkgs"]["rev"],
-        )
-    except (KeyError, TypeError):
-        message = f"{LOCK_FILE} has no complete [tool.cognix] table"
-        hint = f"it was not written by cognix; run `cognix lock` to replace {LOCK_FILE}"
-        raise ConfigError([Problem(Location(path, 1), message, hint)]) from None
+
+class _Target(BaseModel):
+    python: str
+    platform: str
+
+
+class _Cog(BaseModel):
+    sdk: str
+
+
+class _Nixpkgs(BaseModel):
+    rev: str
+
+
+class _ToolTable(BaseModel):
+    """The part of `[tool.cognix]` that cognix reads back, with the types it must have."""
+
+    model_config = ConfigDict(strict=True)
+
+    inputs_digest: str = Field(alias="inputs-digest")
+    exclude_newer: str = Field(alias="exclude-newer", pattern=EXCLUDE_NEWER_PATTERN)
+    target: _Target
+    cog: _Cog
+    nixpkgs: _Nixpkgs
+
+
+def _unusable_lock(path: Path, message: str) -> ConfigError:
+    hint = f"delete {LOCK_FILE} and run `cognix lock` to write it again"
+    return ConfigError([Problem(Location(path, 1), message, hint)])
 
 
 def locked_version(lock_text: str, name: str) -> str | None:
@@ -101,7 +139,12 @@ def locked_version(lock_text: str, name: str) -> str | None:
 
 def write_atomically(path: Path, text: str) -> None:
     """Replace `path` with `text` in one step: readers see the old file or the new one."""
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    if path.is_dir():
+        raise JobFailed(f"cannot write {path}: it is a directory", "remove it, then run again")
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as error:
+        raise JobFailed(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as sink:
             sink.write(text)
@@ -109,6 +152,9 @@ def write_atomically(path: Path, text: str) -> None:
             os.fsync(sink.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
+    except OSError as error:
+        Path(temporary).unlink(missing_ok=True)
+        raise JobFailed(f"cannot write {path}: {error.strerror}") from None
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise

@@ -53,13 +53,28 @@ def test_init_never_overwrites(tmp_path: Path, cognix) -> None:
     assert (tmp_path / "cog.yaml").read_text() == "build: {}\n"
 
 
-def test_no_project_found_exits_2(tmp_path: Path, cognix) -> None:
-    result = cognix("check", "--project", str(tmp_path))
+def test_no_project_found_exits_2(tmp_path: Path, cognix, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = cognix("check")
 
     assert result.code == 2
     assert result.stderr.splitlines()[0] == (
         f"error: no cog.yaml found in {tmp_path} or any folder above it"
     )
+
+
+def test_explicit_project_must_hold_cog_yaml(tmp_path: Path, cognix) -> None:
+    cognix("init", str(tmp_path))
+    (tmp_path / "nested").mkdir()
+
+    result = cognix("check", "--project", str(tmp_path / "nested"))
+
+    assert result.code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path / 'nested'} holds no cog.yaml",
+        "  hint: --project names the folder that holds cog.yaml; leave it out to search upwards",
+    ]
 
 
 def test_project_is_found_by_walking_up(tmp_path: Path, cognix, monkeypatch) -> None:

@@ -166,7 +166,7 @@ class TestPredictorReference:
     def test_missing_file(self, tmp_path: Path) -> None:
         yaml = MINIMAL.replace("predict.py:", "missing.py:")
         assert problems_of(write_project(tmp_path, yaml)) == [
-            "3:10: 'predict' names missing.py, which does not exist in the project"
+            "3:10: 'predict' names missing.py, which does not exist"
         ]
 
     def test_missing_name_lists_what_is_there(self, tmp_path: Path) -> None:

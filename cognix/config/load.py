@@ -139,7 +139,7 @@ def _read_requirements(directory: Path, config: CogConfig, plain: PlainData) -> 
     build = config.build
     if build.python_requirements is not None:
         path = directory / build.python_requirements
-        if not path.is_file():
+        if not path.exists():
             location = plain.locate(("build", "python_requirements"))
             message = f"python_requirements names {build.python_requirements}, which is missing"
             raise ConfigError([Problem(location, message)])

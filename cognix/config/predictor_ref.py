@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from cognix.config.files import UnreadableFile, read_project_file
 from cognix.errors import Location, Problem
 
 
@@ -17,16 +18,18 @@ def check_reference(project_dir: Path, key: str, ref: str, at: Location) -> list
     file_part, _, name = ref.partition(".py:")
     relative = file_part + ".py"
     path = project_dir / relative
-    if not path.is_file():
-        return [Problem(at, f"'{key}' names {relative}, which does not exist in the project")]
+    try:
+        source = read_project_file(path, project_dir)
+    except UnreadableFile as error:
+        return [Problem(at, f"'{key}' names {relative}, which {error.reason}")]
 
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        tree = ast.parse(source, filename=str(path))
     except SyntaxError as error:
         where = Location(path, error.lineno or 1, error.offset or 1)
         return [Problem(where, f"invalid Python: {error.msg}")]
-    except (OSError, ValueError) as error:
-        return [Problem(at, f"cannot read {relative}: {error}")]
+    except (ValueError, RecursionError, MemoryError):
+        return [Problem(at, f"{relative} cannot be parsed: it nests too deeply or holds NUL")]
 
     defined = top_level_names(tree)
     if name in defined:

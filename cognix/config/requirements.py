@@ -20,6 +20,7 @@ from packaging.requirements import Requirement
 from cognix.config._requirements_options import Option, Scope, check_hash, parse_options
 from cognix.config._requirements_specs import SpecError, is_url, parse_spec
 from cognix.config._requirements_text import LogicalLine, Token, decode, logical_lines
+from cognix.config.files import UnreadableFile, read_project_file
 from cognix.errors import ConfigError, Location, Problem, display_path
 
 __all__ = [
@@ -157,8 +158,8 @@ class _Reader:
             if resolved in self.reading:
                 self.problems.append(self._cycle(resolved, where))
                 return None
-            data = path.read_bytes()
-        except (OSError, ValueError) as error:
+            data = read_project_file(path, self.project_dir)
+        except (UnreadableFile, OSError, ValueError) as error:
             self.problems.append(_unreadable(path, where, include, error))
             return None
         if path not in self.files:
@@ -289,11 +290,13 @@ def _misplaced(option: Option, after_requirement: bool) -> Problem | None:
 
 def _unreadable(path: Path, where: Location, include: Option | None, error: Exception) -> Problem:
     named = include.value if include else display_path(path)
-    if isinstance(error, FileNotFoundError):
+    if isinstance(error, UnreadableFile) and error.reason == "does not exist":
         hint = None
         if include:
             hint = f"looked for {display_path(path)}; -r and -c paths are relative to this file"
         return Problem(where, f"requirements file {named} does not exist", hint)
+    if isinstance(error, UnreadableFile):
+        return Problem(where, f"requirements file {named} {error.reason}")
     reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
     return Problem(where, f"cannot read requirements file {named}: {reason}")
 

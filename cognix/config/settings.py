@@ -38,6 +38,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from cognix.config.files import UnreadableFile, read_project_file
 from cognix.errors import ConfigError, Location, Problem
 from cognix.resolve.pins import known_pins
 
@@ -116,11 +117,21 @@ def read_settings(project_dir: Path) -> Settings:
     path = project_dir / SETTINGS_FILE
     if not path.is_file():
         return Settings()
-    text = path.read_text("utf-8")
     try:
+        text = read_project_file(path, project_dir).decode("utf-8")
         data = tomllib.loads(text)
+    except UnreadableFile as error:
+        raise ConfigError(
+            [Problem(Location(path, 1), f"{SETTINGS_FILE} {error.reason}")]
+        ) from None
+    except UnicodeDecodeError as error:
+        message = f"{SETTINGS_FILE} is not UTF-8 text (byte {error.start})"
+        raise ConfigError([Problem(Location(path, 1), message)]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([_syntax_problem(path, error)]) from None
+    except RecursionError:
+        message = f"{SETTINGS_FILE} nests its values too deeply"
+        raise ConfigError([Problem(Location(path, 1), message)]) from None
     try:
         return Settings.model_validate(data)
     except ValidationError as error:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from cognix.config.files import UnreadableFile, read_project_file
 from cognix.errors import ConfigError, Location, Problem
 
 # YAML 1.2 core schema resolution for plain (unquoted) scalars.
@@ -86,11 +87,9 @@ def read_yaml(path: Path) -> Mapping | Sequence | Scalar | None:
 
 def _read_text(path: Path) -> str:
     try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ConfigError(
-            [Problem(Location(path, 1), f"cannot read the file: {error.strerror}")]
-        ) from None
+        raw = read_project_file(path, path.parent)
+    except UnreadableFile as error:
+        raise ConfigError([Problem(Location(path, 1), f"{path.name} {error.reason}")]) from None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
