@@ -135,6 +135,11 @@ def describe_run_plan(plan: RunPlan) -> list[str]:
 def check_project(directory: Path | None) -> CheckReport:
     """Validate the project without the network and report the state of its lock."""
     project = open_project(directory)
+    if project.config.predictor_ref is not None:
+        from cognix.predict.local import schema_of
+
+        # The schema is knowable offline; its errors are the predictor's errors.
+        schema_of(project, project.config.predictor_ref)
     state = lock_state(project)
     warnings = list(project.warnings)
     if state == "stale":

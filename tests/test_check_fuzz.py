@@ -20,6 +20,8 @@ from hypothesis import strategies as st
 
 from conftest import CASES, CORPUS
 
+PREDICTOR = "class Predictor:\n    def predict(self) -> str:\n        return ''\n"
+
 SEEDS = {
     "case-02": CASES / "02-comment-only-lists" / "cog.yaml",
     "case-06": CASES / "06-requirement-markers" / "cog.yaml",
@@ -158,9 +160,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "proj"
     for folder in ("model", "replicate"):
         (root / folder).mkdir(parents=True)
-        (root / folder / "predict.py").write_text("class Predictor:\n    pass\n")
-    (root / "predict.py").write_text("class Predictor:\n    pass\n\n\ndef run():\n    pass\n")
-    (root / "train.py").write_text("def train():\n    pass\n")
+        (root / folder / "predict.py").write_text(PREDICTOR)
+    (root / "predict.py").write_text(PREDICTOR + "\n\ndef run() -> str:\n    return ''\n")
+    (root / "train.py").write_text("def train() -> str:\n    return ''\n")
     shutil.copy(CORPUS / "037.requirements.txt", root / "requirements.txt")
     shutil.copytree(CASES / "06-requirement-markers" / "deps", root / "deps")
     return root

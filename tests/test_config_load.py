@@ -9,7 +9,10 @@ import pytest
 from cognix.config.load import load_project
 from cognix.errors import ConfigError
 
-PREDICTOR = "from cog import BasePredictor\n\nclass Predictor(BasePredictor):\n    pass\n"
+PREDICTOR = (
+    "from cog import BasePredictor\n\nclass Predictor(BasePredictor):\n"
+    "    def predict(self) -> str:\n        return ''\n"
+)
 
 
 def write_project(root: Path, cog_yaml: str, **files: str) -> Path:
@@ -143,7 +146,7 @@ class TestStructure:
     def test_missing_requirements_file(self, tmp_path: Path) -> None:
         yaml = MINIMAL.replace("build:\n", "build:\n  python_requirements: reqs.txt\n")
         assert problems_of(write_project(tmp_path, yaml)) == [
-            "2:24: python_requirements names reqs.txt, which is missing"
+            "2:24: python_requirements names 'reqs.txt', which does not exist"
         ]
 
     def test_concurrency_rules(self, tmp_path: Path) -> None:

@@ -208,7 +208,7 @@ EXPECTED: dict[str, Accepted | Refused] = {
     ),
     # The repository never had the requirements.txt that line 6 names.
     "021.yaml": Refused(
-        (COG + "6:24: python_requirements names requirements.txt, which is missing",),
+        (COG + "6:24: python_requirements names 'requirements.txt', which does not exist",),
     ),
     "022.yaml": Accepted(
         "3.11", False, None, ("ffmpeg",), 5,
@@ -413,8 +413,8 @@ def lay_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], 
 def _definition(symbol: str) -> str:
     """Define `symbol` as a class when capitalised (`Predictor`), else as a function."""
     if symbol[0].isupper():
-        return f"class {symbol}:\n    pass\n\n\n"
-    return f"def {symbol}():\n    pass\n\n\n"
+        return f"class {symbol}:\n    def predict(self) -> str:\n        return ''\n\n\n"
+    return f"def {symbol}() -> str:\n    return ''\n\n\n"
 
 
 def test_every_corpus_file_has_an_expectation() -> None:
@@ -427,8 +427,10 @@ def test_layout_writes_references_and_requirements(lay_out: Callable[[str], Path
     assert sorted(str(path.relative_to(project)) for path in project.rglob("*")) == [
         "cog.yaml", "predict.py", "train.py",
     ]  # fmt: skip
-    assert (project / "predict.py").read_text() == "class Predictor:\n    pass\n\n\n"
-    assert (project / "train.py").read_text() == "def train():\n    pass\n\n\n"
+    assert (project / "predict.py").read_text() == (
+        "class Predictor:\n    def predict(self) -> str:\n        return ''\n\n\n"
+    )
+    assert (project / "train.py").read_text() == "def train() -> str:\n    return ''\n\n\n"
 
 
 def test_layout_copies_requirements_to_the_named_path(lay_out: Callable[[str], Path]) -> None:

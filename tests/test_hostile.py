@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 MINIMAL = 'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
-PREDICTOR = "class Predictor:\n    pass\n"
+PREDICTOR = "class Predictor:\n    def predict(self) -> str:\n        return ''\n"
 
 
 def project(root: Path, cog_yaml: str = MINIMAL, **files: str) -> Path:

@@ -14,6 +14,7 @@ from typing import Any
 from cognix.config import yaml_source
 from cognix.config._rules import check_rules, key_warnings
 from cognix.config._validate import PlainData, to_plain, validate_model
+from cognix.config.files import UnreadableFile, read_project_file
 from cognix.config.model import CogConfig
 from cognix.config.predictor_ref import check_reference
 from cognix.config.requirements import (
@@ -139,10 +140,13 @@ def _read_requirements(directory: Path, config: CogConfig, plain: PlainData) -> 
     build = config.build
     if build.python_requirements is not None:
         path = directory / build.python_requirements
-        if not path.exists():
+        try:
+            read_project_file(path, directory)
+        except UnreadableFile as error:
+            # Reported at cog.yaml's line: that is where the file is named.
             location = plain.locate(("build", "python_requirements"))
-            message = f"python_requirements names {build.python_requirements}, which is missing"
-            raise ConfigError([Problem(location, message)])
+            message = f"python_requirements names '{build.python_requirements}', which"
+            raise ConfigError([Problem(location, f"{message} {error.reason}")]) from None
         return read_requirements_file(path, directory)
     lines = [
         (plain.locate(("build", "python_packages", index)), text)
