@@ -125,7 +125,7 @@ def test_managed_weights_are_refused(tmp_path: Path, cognix) -> None:
     assert result.code == 2
     assert result.stderr.splitlines() == [
         "error: cognix cannot lock Cog managed weights (weights, model) yet",
-        "  hint: remove weights/model, or load the weights in setup()",
+        "  hint: load weights in setup(); publish local packages to an index or use name @ URL",
     ]
     assert not (project / "pylock.toml").exists()
 

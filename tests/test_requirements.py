@@ -765,3 +765,15 @@ def test_arbitrary_bytes_raise_only_config_error(tmp_path: Path, data: bytes) ->
     path.write_bytes(data)
     with contextlib.suppress(ConfigError):
         read_requirements_file(path, tmp_path)
+
+
+def test_files_included_many_times_are_read_once(tmp_path: Path) -> None:
+    # Thirteen files, each including the next four times: 4**12 reads without the memo.
+    for index in range(12):
+        (tmp_path / f"r{index}.txt").write_text(f"-r r{index + 1}.txt\n" * 4)
+    (tmp_path / "r12.txt").write_text("six\n")
+
+    found = read_requirements_file(tmp_path / "r0.txt", tmp_path)
+
+    assert [line.text for line in found.requirements] == ["six"]
+    assert len(found.files) == 13

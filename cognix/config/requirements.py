@@ -108,6 +108,7 @@ class _Reader:
     warnings: list[Problem] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     reading: list[Path] = field(default_factory=list)
+    done: set[tuple[Path, bool]] = field(default_factory=set)
 
     def finish(self) -> RequirementSet:
         """Return what was read, or raise one `ConfigError` with every problem."""
@@ -126,7 +127,7 @@ class _Reader:
 
     def read_file(self, path: Path, *, constraint: bool, include: Option | None) -> None:
         """Read one file; `include` is the `-r`/`-c` option that names it, if any."""
-        loaded = self._load(path, include)
+        loaded = self._load(path, include, constraint)
         if loaded is None:
             return
         resolved, text = loaded
@@ -134,6 +135,7 @@ class _Reader:
         for line in logical_lines(text, Location(path, 1, 1)):
             self.read_line(line, path.parent, constraint=constraint)
         self.reading.pop()
+        self.done.add((resolved, constraint))
 
     def read_line(self, line: LogicalLine, base_dir: Path, *, constraint: bool) -> None:
         """Read one logical line: a requirement with its options, or options alone."""
@@ -151,12 +153,18 @@ class _Reader:
         if found is not None:
             self._add(replace(found, hashes=hashes), options, constraint)
 
-    def _load(self, path: Path, include: Option | None) -> tuple[Path, str] | None:
+    def _load(
+        self, path: Path, include: Option | None, constraint: bool
+    ) -> tuple[Path, str] | None:
         where = include.value_location if include else Location(path, 1, 1)
         try:
             resolved = path.resolve()
             if resolved in self.reading:
                 self.problems.append(self._cycle(resolved, where))
+                return None
+            if (resolved, constraint) in self.done:
+                # Read already: its lines are in the set, and reading again is exponential
+                # for files that include each other many times over.
                 return None
             data = read_project_file(path, self.project_dir)
         except (UnreadableFile, OSError, ValueError) as error:

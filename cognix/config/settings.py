@@ -46,6 +46,7 @@ SETTINGS_FILE = "cognix.toml"
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+IndexUrl = Annotated[str, StringConstraints(pattern=r"^(https?|file)://\S+$")]
 FileMode = Annotated[str, StringConstraints(pattern=r"^0?[0-7]{3,4}$")]
 
 
@@ -72,7 +73,7 @@ class PythonSettings(_Table):
     """`[python]`: where Python packages come from."""
 
     torch_source: Literal["pytorch", "pypi"] = Field("pytorch", alias="torch-source")
-    extra_index_urls: list[str] = Field(default_factory=list, alias="extra-index-urls")
+    extra_index_urls: list[IndexUrl] = Field(default_factory=list, alias="extra-index-urls")
     manylinux: Annotated[str, StringConstraints(pattern=r"^2_\d+$")] = "2_28"
 
 
@@ -160,13 +161,18 @@ def _problem(path: Path, text: str, error: Any) -> Problem:
 
 
 def _line_of(text: str, loc: list[str]) -> int:
-    """Find the line of the deepest key of `loc` that the text names (1 if none)."""
-    best = 1
-    lines = text.splitlines()
+    """Find the line where `loc`'s key is set: inside its table when it has one (else 1)."""
+    lines = [line.strip() for line in text.splitlines()]
     for depth in range(len(loc), 0, -1):
-        header = "[" + ".".join(loc[:depth]) + "]"
-        key = re.compile(rf"^\s*\"?{re.escape(loc[depth - 1])}\"?\s*=")
+        table, key = loc[: depth - 1], loc[depth - 1]
+        header = "[" + ".".join([*table, key]) + "]"
+        if header in lines:
+            return lines.index(header) + 1
+        assignment = re.compile(rf"^\"?{re.escape(key)}\"?\s*=")
+        inside = not table
         for number, line in enumerate(lines, start=1):
-            if line.strip() == header or key.match(line):
+            if line.startswith("["):
+                inside = line == "[" + ".".join(table) + "]"
+            elif inside and assignment.match(line):
                 return number
-    return best
+    return 1

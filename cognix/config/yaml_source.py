@@ -76,7 +76,7 @@ def read_yaml(path: Path) -> Mapping | Sequence | Scalar | None:
     if node is None:
         return None
     if _expanded_size(node, {}, set()) > _MAX_VALUES:
-        message = f"aliases expand this file to more than {_MAX_VALUES} values"
+        message = f"this file holds more than {_MAX_VALUES} values, aliases expanded"
         raise ConfigError([Problem(_location(path, node), message, "write the values out")])
     problems: list[Problem] = []
     data = _convert(node, path, problems, ())

@@ -44,9 +44,13 @@ class LockOutcome:
 def unsupported_features(project: Project) -> list[str]:
     """Return what the project needs that cognix cannot lock yet."""
     config = project.config
+    refusals = []
     if config.weights is not None or config.model is not None:
-        return ["Cog managed weights (weights, model)"]
-    return []
+        refusals.append("Cog managed weights (weights, model)")
+    if any(line.local_path for line in project.requirements.requirements):
+        # uv would record a path relative to its scratch folder; a store path is the fix.
+        refusals.append("local wheel or sdist files named in requirements")
+    return refusals
 
 
 def refuse_unsupported(project: Project) -> None:
@@ -55,7 +59,7 @@ def refuse_unsupported(project: Project) -> None:
     if refusals:
         raise Unsupported(
             f"cognix cannot lock {', '.join(refusals)} yet",
-            "remove weights/model, or load the weights in setup()",
+            "load weights in setup(); publish local packages to an index or use name @ URL",
         )
 
 
