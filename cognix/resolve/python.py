@@ -127,7 +127,7 @@ def _index_arguments(request: ResolutionRequest, folder: Path) -> list[str]:
 def _resolution_failed(error: ExternalCommandFailed) -> JobFailed:
     reason = error.stderr_tail or "uv gave no reason"
     hint = None
-    if "no wheels" in reason or "only-binary" in reason or "has no usable wheels" in reason:
+    if "no usable wheels" in reason or "no wheels" in reason:
         hint = "cognix installs wheels only: pin a version that has a manylinux x86_64 wheel"
     elif "error sending request" in reason or "Failed to fetch" in reason:
         hint = "check the network and the package index; the previous lock is unchanged"

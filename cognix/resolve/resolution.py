@@ -15,7 +15,7 @@ from typing import Any
 
 from cognix.config.load import Project
 from cognix.config.requirements import RequirementSet, read_requirement_lines
-from cognix.errors import Unsupported
+from cognix.errors import JobFailed, Unsupported
 from cognix.lock import LOCK_VERSION, build_lock
 from cognix.resolve.cuda import (
     CudaDelivered,
@@ -80,7 +80,10 @@ def resolve_lock(project: Project, digest: str, exclude_newer: str) -> LockOutco
     )
 
     target = PythonTarget(minor, settings.python.manylinux)
-    resolution = resolve_wheels(_request(project, python, torch), target, exclude_newer)
+    try:
+        resolution = resolve_wheels(_request(project, python, torch), target, exclude_newer)
+    except JobFailed as error:
+        raise _with_index_hint(error, torch) from None
     locked = _locked_versions(resolution.lock_text)
     delivered = _cuda(project, torch, locked)
 
@@ -130,6 +133,18 @@ def _request(project: Project, python: RequirementSet, torch: TorchPlan) -> Reso
         find_links=python.find_links,
         prereleases=prereleases or python.pre,
     )
+
+
+def _with_index_hint(error: JobFailed, torch: TorchPlan) -> JobFailed:
+    """Name PyTorch's index when it was the one out of reach, and the way around it."""
+    unreachable = [url for url in torch.extra_index_urls if url.rstrip("/") in error.message]
+    if not unreachable or "Failed to fetch" not in error.message:
+        return error
+    hint = f"{unreachable[0]} (PyTorch's index) could not be reached"
+    if torch.source == "pytorch" and torch.cuda is None:
+        hint += '; for a CPU build, cognix.toml [python] torch-source = "pypi" takes PyPI\'s '
+        hint += "larger torch wheel (with CUDA libraries) instead"
+    return JobFailed(error.message, hint)
 
 
 def _locked_versions(lock_text: str) -> dict[str, str]:
