@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,11 +76,18 @@ def resolve_wheels(
             "--exclude-newer", exclude_newer, *_index_arguments(request, folder),
         ]  # fmt: skip
         lock = folder / "pylock.toml"
-        _compile(requirements, lock, ["--format", "pylock.toml", "--generate-hashes", *common])
-        # uv's pylock.toml leaves out dependencies; its `via` annotations, evaluated for the
-        # same target from the same (now warm) cache, give them.
+        # uv's pylock.toml leaves out dependencies; the `via` annotations of a second,
+        # identical resolution give them. The two run side by side and share uv's cache.
         annotated = folder / "requirements.txt"
-        _compile(requirements, annotated, ["--annotation-style", "line", *common])
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = [
+                pool.submit(_compile, requirements, lock,
+                            ["--format", "pylock.toml", "--generate-hashes", *common]),
+                pool.submit(_compile, requirements, annotated,
+                            ["--annotation-style", "line", *common]),
+            ]  # fmt: skip
+            for finished in runs:
+                finished.result()
         return Resolution(lock.read_text("utf-8"), _dependencies(annotated.read_text("utf-8")))
 
 
