@@ -88,14 +88,19 @@ def lock(
     upgrade: Annotated[
         bool, typer.Option("--upgrade", help="Re-resolve with today's date as the cut-off.")
     ] = False,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Read every wheel for native libraries, however large.")
+    ] = False,
 ) -> None:
     """Resolve every Python package to an exact, hashed wheel in pylock.toml."""
     from cognix.commands import lock_project
 
-    result = lock_project(project, upgrade=upgrade)
+    result = lock_project(project, upgrade=upgrade, deep=deep)
     _print_warnings(result.warnings)
     for note in result.notes:
         _say(f"note: {note}")
+    for finding in result.findings:
+        _say(f"warning: {finding}")
     _say(result.summary(), err=False)
 
 

@@ -161,6 +161,7 @@ class LockResult:
     package_count: int
     warnings: tuple[Problem, ...] = field(default_factory=tuple)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    findings: tuple[str, ...] = field(default_factory=tuple)
 
     def summary(self) -> str:
         """Return the one-line human summary."""
@@ -169,12 +170,14 @@ class LockResult:
         return f"wrote {self.path.name}: {self.package_count} packages, cog {self.cog_sdk}"
 
 
-def lock_project(directory: Path | None, *, upgrade: bool = False) -> LockResult:
+def lock_project(
+    directory: Path | None, *, upgrade: bool = False, deep: bool = False
+) -> LockResult:
     """Resolve the project's Python packages into pylock.toml, unless it is up to date."""
-    return ensure_lock(open_project(directory), upgrade=upgrade)
+    return ensure_lock(open_project(directory), upgrade=upgrade, deep=deep)
 
 
-def ensure_lock(project: Project, *, upgrade: bool = False) -> LockResult:
+def ensure_lock(project: Project, *, upgrade: bool = False, deep: bool = False) -> LockResult:
     """Write the project's lock when it is missing, stale, or an upgrade is asked for."""
     from cognix.resolve.resolution import refuse_unsupported
 
@@ -190,11 +193,11 @@ def ensure_lock(project: Project, *, upgrade: bool = False) -> LockResult:
     from cognix.resolve.resolution import resolve_lock
 
     exclude_newer = _resolution_date(previous.exclude_newer if previous and not upgrade else None)
-    outcome = resolve_lock(project, digest, exclude_newer)
+    outcome = resolve_lock(project, digest, exclude_newer, deep=deep)
     write_atomically(path, outcome.text)
     sdk = locked_version(outcome.text, "cog") or "?"
     count = outcome.text.count("[[packages]]")
-    return LockResult(path, True, sdk, count, project.warnings, outcome.notes)
+    return LockResult(path, True, sdk, count, project.warnings, outcome.notes, outcome.warnings)
 
 
 def _resolution_date(previous: str | None) -> str:
@@ -226,9 +229,11 @@ def predict_locally(
 ) -> PredictResult:
     """Lock if needed, then run one prediction in a local environment built from the lock."""
     from cognix.predict.local import prepare_prediction, run_local_prediction
+    from cognix.predict.outputs import check_destination
 
     project = open_project(directory)
     prepared = prepare_prediction(project, inputs)
+    check_destination(output)
     lock = ensure_lock(project)
     shown = run_local_prediction(project, prepared, output)
     return PredictResult(shown.text, shown.files, lock, project.warnings)

@@ -192,3 +192,36 @@ def _pin_pythons(rev: str) -> tuple[str, ...]:
     from cognix.resolve.pins import known_pins
 
     return next(pin.pythons for pin in known_pins() if pin.rev == rev)
+
+
+def test_missing_native_libraries_are_named_with_apt_packages(tmp_path: Path, cognix) -> None:
+    project = copy_case("07-opencv-needs-libgl", tmp_path)
+
+    result = cognix("lock", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    assert "warning: the image would lack native libraries that locked wheels need:" in (
+        result.stderr
+    )
+    assert "opencv-python 4.10.0.84: " in result.stderr
+    assert "libGL.so.1 (apt: libgl1)" in result.stderr
+    assert "libglib-2.0.so.0 (apt: libglib2.0-0)" in result.stderr
+    hint = "  hint: add libgl1, libxcb1, libxext6, libx11-6, libsm6, libice6, libglib2.0-0"
+    assert hint + " to build.system_packages in cog.yaml" in result.stderr.splitlines()
+
+
+def test_named_apt_packages_satisfy_the_native_check(tmp_path: Path, cognix) -> None:
+    project = copy_case("07-opencv-needs-libgl", tmp_path)
+    names = ["libgl1", "libxcb1", "libxext6", "libx11-6", "libsm6", "libice6", "libglib2.0-0"]
+    cog_yaml = project / "cog.yaml"
+    listed = "".join(f"    - {name}\n" for name in names)
+    cog_yaml.write_text(
+        cog_yaml.read_text().replace("build:\n", f"build:\n  system_packages:\n{listed}")
+    )
+
+    result = cognix("lock", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    assert "native libraries" not in result.stderr
+    system = lock_document(project)["tool"]["cognix"]["system-packages"]
+    assert [package["apt"] for package in system] == names

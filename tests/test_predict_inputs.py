@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -206,3 +207,82 @@ class TestErrors:
         schema: dict[str, Any] = {"components": {"schemas": {"Input": {"properties": {}}}}}
         error = error_of(schema, "x=1")
         assert (error.message, error.hint) == ("unknown input 'x'", "this model takes no inputs")
+
+
+class TestPythonLimits:
+    DIGITS = "1" * 5000
+
+    @pytest.mark.parametrize(("name", "kind"), [("n", "an integer"), ("scale", "a number")])
+    def test_too_many_digits_name_the_input(
+        self, schema: dict[str, Any], name: str, kind: str
+    ) -> None:
+        error = error_of(schema, "prompt=x", f"{name}={self.DIGITS}")
+        shown = f"'{'1' * 50}…' (5000 characters)"
+        assert error.message == f"input '{name}' must be {kind}, got {shown}"
+        assert error.hint is not None
+        assert "4300 digits" in error.hint
+
+    def test_too_many_digits_for_a_list_item(self, schema: dict[str, Any]) -> None:
+        error = error_of(schema, "prompt=x", "seeds=1", f"seeds={self.DIGITS}")
+        assert error.message.startswith("input 'seeds' must be an integer, got '111")
+
+    def test_a_union_falls_back_to_its_string_member(self, schema: dict[str, Any]) -> None:
+        assert parse(schema, f"value={self.DIGITS}")["value"] == self.DIGITS
+
+    @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+    def test_json_object_must_be_standard_json(
+        self, schema: dict[str, Any], constant: str
+    ) -> None:
+        error = error_of(schema, "prompt=x", f'extra={{"a": {constant}}}')
+        assert error.message.startswith("input 'extra' must be a JSON object, got ")
+
+
+class TestFiles:
+    def test_nothing_after_at(self, schema: dict[str, Any], tmp_path: Path) -> None:
+        error = error_of(schema, "prompt=x", "image=@", base_dir=tmp_path)
+        assert error.message == "input 'image': nothing after @"
+        assert error.exit_code == 2
+
+    def test_a_directory(self, schema: dict[str, Any], tmp_path: Path) -> None:
+        (tmp_path / "folder").mkdir()
+        error = error_of(schema, "prompt=x", "image=@folder", base_dir=tmp_path)
+        assert error.message == "input 'image': 'folder' is a directory, not a regular file"
+
+    def test_a_character_device(self, schema: dict[str, Any]) -> None:
+        error = error_of(schema, "prompt=x", "image=@/dev/zero")
+        message = "input 'image': '/dev/zero' is a character device, not a regular file"
+        assert error.message == message
+
+    def test_a_fifo_is_refused_without_waiting(
+        self, schema: dict[str, Any], tmp_path: Path
+    ) -> None:
+        os.mkfifo(tmp_path / "pipe")
+        error = error_of(schema, "prompt=x", "image=@pipe", base_dir=tmp_path)
+        assert error.message == "input 'image': 'pipe' is a named pipe, not a regular file"
+
+    def test_a_file_over_the_request_limit(self, schema: dict[str, Any], tmp_path: Path) -> None:
+        with (tmp_path / "big.bin").open("wb") as sparse:
+            sparse.truncate(200 * 1024 * 1024)
+        error = error_of(schema, "prompt=x", "image=@big.bin", base_dir=tmp_path)
+        assert error.message == (
+            "input 'image': 'big.bin' is 200.0 MiB, more than the 75.0 MiB a file can be"
+        )
+        assert error.hint is not None
+        assert "100.0 MiB" in error.hint
+
+    def test_files_that_together_exceed_the_request_limit(
+        self, schema: dict[str, Any], tmp_path: Path
+    ) -> None:
+        for name in ("a.bin", "b.bin"):
+            with (tmp_path / name).open("wb") as sparse:
+                sparse.truncate(40 * 1024 * 1024)
+        error = error_of(schema, "prompt=x", "tags=@a.bin", "tags=@b.bin", base_dir=tmp_path)
+        assert error.message.startswith("the inputs make a request of 106.7 MiB;")
+        assert error.message.endswith("the Cog server accepts at most 100.0 MiB")
+
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root may read anything")
+    def test_an_unreadable_file(self, schema: dict[str, Any], tmp_path: Path) -> None:
+        (tmp_path / "secret.png").write_bytes(b"x")
+        (tmp_path / "secret.png").chmod(0)
+        error = error_of(schema, "prompt=x", "image=@secret.png", base_dir=tmp_path)
+        assert error.message == "input 'image': cannot read 'secret.png': Permission denied"

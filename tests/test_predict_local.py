@@ -8,9 +8,16 @@ import signal
 import subprocess  # noqa: TID251 - Ctrl-C must reach a real cognix process
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
+
+from cognix.commands import open_project
+from cognix.errors import JobFailed
+from cognix.predict import local
+from cognix.predict.client import CogServer
 
 from conftest import EXAMPLES, copy_case
 
@@ -208,3 +215,276 @@ def test_cog_yaml_environment_reaches_the_predictor(tmp_path: Path, cognix) -> N
     assert result.code == 0, result.stderr
     assert result.stdout == "hi there predict.py:Predictor\n"
     assert result.stderr == "wrote pylock.toml: 10 packages, cog 0.23.1\n"
+
+
+def start_slow_prediction(tmp_path: Path, cognix) -> tuple[Path, Path, list[str]]:
+    """Make a locked project whose prediction sleeps; return it, its marker, its command."""
+    project = tmp_path / "slow"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    started = tmp_path / "started"
+    (project / "predict.py").write_text(
+        "import time\nfrom pathlib import Path\nfrom cog import BasePredictor\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    def predict(self, name: str) -> str:\n"
+        f"        Path({str(started)!r}).write_text('yes')\n"
+        "        time.sleep(120)\n"
+        "        return name\n"
+    )
+    assert cognix("lock", "--project", str(project)).code == 0
+    command = [sys.executable, "-m", "cognix", "predict", "--local", "--project", str(project)]
+    return project, started, [*command, "-i", "name=x"]
+
+
+@pytest.mark.network
+def test_sigterm_stops_the_server_and_exits_143(tmp_path: Path, cognix) -> None:
+    project, started, command = start_slow_prediction(tmp_path, cognix)
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as run:
+        deadline = time.monotonic() + 120
+        while not started.exists() and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.1)
+        assert started.exists(), "the prediction never started"
+        assert servers_running_in(project) != []
+        run.send_signal(signal.SIGTERM)
+        _, stderr = run.communicate(timeout=30)
+
+    assert run.returncode == 143
+    assert stderr.splitlines()[-1] == "error: interrupted by SIGTERM"
+    assert servers_running_in(project) == []
+
+
+def signal_while_running(signal_number: int) -> None:
+    """Send `signal_number` to this process while the server's signal handlers are in place."""
+    with local._stopping_on_signals():
+        os.kill(os.getpid(), signal_number)
+        time.sleep(5)
+
+
+def second_signal_while_cleaning_up(cleaned: list[str]) -> None:
+    with local._stopping_on_signals():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+            cleaned.append("cleaned")
+
+
+def signal_while_stopping(steps: list[str]) -> None:
+    with local._stopping_on_signals():
+        with local._signals_held():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.1)
+            steps.append("stopped")
+        time.sleep(5)
+
+
+class TestSignals:
+    def test_sighup_becomes_interrupted_with_exit_129(self) -> None:
+        before = signal.getsignal(signal.SIGHUP)
+        with pytest.raises(local.Interrupted) as caught:
+            signal_while_running(signal.SIGHUP)
+        assert (caught.value.exit_code, caught.value.message) == (129, "interrupted by SIGHUP")
+        assert signal.getsignal(signal.SIGHUP) is before
+
+    def test_exit_codes(self) -> None:
+        assert (local.EXIT_TERMINATED, local.EXIT_HUNG_UP) == (143, 129)
+
+    def test_a_second_signal_does_not_break_off_the_cleanup(self) -> None:
+        cleaned: list[str] = []
+        with pytest.raises(local.Interrupted) as caught:
+            second_signal_while_cleaning_up(cleaned)
+        assert cleaned == ["cleaned"]
+        assert caught.value.exit_code == 143
+
+    def test_a_signal_during_the_stop_arrives_after_it(self) -> None:
+        steps: list[str] = []
+        with pytest.raises(local.Interrupted):
+            signal_while_stopping(steps)
+        assert steps == ["stopped"]
+
+
+def server_answering(handler: Callable[[httpx.Request], httpx.Response]) -> CogServer:
+    return CogServer("http://cog.test", transport=httpx.MockTransport(handler))
+
+
+class TestReplies:
+    def test_a_reply_that_is_not_json_names_status_and_body(self) -> None:
+        text = "Failed to buffer the request body: length limit exceeded"
+        server = server_answering(lambda request: httpx.Response(413, text=text))
+        with pytest.raises(JobFailed) as caught:
+            server.predict({"f": "x"})
+        assert caught.value.message == (
+            "the Cog server answered POST /predictions with HTTP 413"
+            f" and a body that is not a JSON object: {text!r}"
+        )
+
+    def test_only_the_start_of_a_long_body_is_shown(self) -> None:
+        server = server_answering(lambda request: httpx.Response(500, text="x" * 5000))
+        with pytest.raises(JobFailed) as caught:
+            server.predict({})
+        assert caught.value.message.endswith(repr("x" * 200))
+
+    def test_json_that_is_not_an_object(self) -> None:
+        server = server_answering(lambda request: httpx.Response(200, json=["a"]))
+        with pytest.raises(JobFailed, match="with HTTP 200 and a body that is not a JSON"):
+            server.predict({})
+
+    def test_a_health_check_that_is_not_json(self) -> None:
+        server = server_answering(lambda request: httpx.Response(200, text="<html>"))
+        with pytest.raises(JobFailed) as caught:
+            server.wait_until_ready(5, lambda: True)
+        assert caught.value.message == (
+            "the Cog server answered GET /health-check with HTTP 200"
+            " and a body that is not a JSON object: '<html>'"
+        )
+
+    def test_a_lost_connection(self) -> None:
+        def drop(request: httpx.Request) -> httpx.Response:
+            raise httpx.RemoteProtocolError("Server disconnected", request=request)
+
+        with pytest.raises(JobFailed) as caught:
+            server_answering(drop).predict({})
+        assert caught.value.message == (
+            "lost the connection to the Cog server: Server disconnected"
+        )
+
+    def test_sends_the_inputs_as_json(self) -> None:
+        def echo(request: httpx.Request) -> httpx.Response:
+            body = request.read().decode()
+            return httpx.Response(200, json={"status": "succeeded", "output": body})
+
+        assert server_answering(echo).predict({"n": 1}) == '{"input":{"n":1}}'
+
+
+class TestSchemaFile:
+    def test_cog_as_a_file_is_a_job_failure_naming_the_path(self, tmp_path: Path) -> None:
+        project = tmp_path / "hello-world"
+        shutil.copytree(EXAMPLES / "hello-world", project)
+        (project / ".cog").write_text("not a folder")
+        with pytest.raises(JobFailed) as caught:
+            local._write_schema(open_project(project), {})
+        target = project / ".cog" / "openapi_schema.json"
+        assert caught.value.message == f"cannot write {target}: File exists"
+
+    @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
+    def test_read_only_project(self, tmp_path: Path) -> None:
+        project = tmp_path / "hello-world"
+        shutil.copytree(EXAMPLES / "hello-world", project)
+        loaded = open_project(project)
+        project.chmod(0o555)
+        try:
+            with pytest.raises(JobFailed) as caught:
+                local._write_schema(loaded, {})
+        finally:
+            project.chmod(0o755)
+        target = project / ".cog" / "openapi_schema.json"
+        assert caught.value.message == f"cannot write {target}: Permission denied"
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (".", "error: -o {tmp} is a directory"),
+        (
+            "nowhere/x.txt",
+            "error: -o {tmp}/nowhere/x.txt: the folder {tmp}/nowhere does not exist",
+        ),
+    ],
+)
+def test_bad_output_path_stops_before_anything_starts(
+    tmp_path: Path, cognix, where: str, message: str
+) -> None:
+    project = tmp_path / "hello-world"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    destination = tmp_path / where if where != "." else tmp_path
+
+    result = cognix("predict", "--local", "--project", str(project), "-o", str(destination))
+
+    assert result.code == 2
+    assert result.stderr.splitlines()[0] == message.format(tmp=tmp_path)
+    assert not (project / ".cog").exists()
+    assert servers_running_in(project) == []
+
+
+@pytest.mark.network
+def test_cog_file_in_the_project_fails_before_the_server_starts(tmp_path: Path, cognix) -> None:
+    project = tmp_path / "hello-world"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    (project / ".cog").write_text("not a folder")
+
+    result = cognix("predict", "--local", "--project", str(project))
+
+    assert result.code == 1
+    target = project / ".cog" / "openapi_schema.json"
+    assert result.stderr.splitlines()[0] == f"error: cannot write {target}: File exists"
+    assert servers_running_in(project) == []
+
+
+FILES_PREDICTOR = (
+    "import tempfile\nfrom cog import BasePredictor, Path\n\n"
+    "class Predictor(BasePredictor):\n"
+    "    def predict(self, count: int = 1) -> list[Path]:\n"
+    "        folder = Path(tempfile.mkdtemp())\n"
+    "        for index in range(count):\n"
+    "            (folder / f'{index}.txt').write_text(f'file {index}')\n"
+    "        return [folder / f'{index}.txt' for index in range(count)]\n"
+)
+
+
+@pytest.mark.network
+def test_list_of_files_uses_output_as_pattern(tmp_path: Path, cognix, monkeypatch) -> None:
+    project = project_with_predictor(tmp_path, "files", FILES_PREDICTOR)
+    monkeypatch.chdir(tmp_path)
+
+    result = cognix(
+        "predict", "--local", "--project", str(project), "-i", "count=2", "-o", "out.txt"
+    )
+
+    assert result.code == 0, result.stderr
+    assert result.stderr.splitlines()[-2:] == [
+        f"wrote {Path('out.0.txt')}",
+        f"wrote {Path('out.1.txt')}",
+    ]
+    assert (tmp_path / "out.1.txt").read_text() == "file 1"
+    assert not (tmp_path / "out.txt").exists()
+
+
+@pytest.mark.network
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+def test_output_write_failure_is_a_job_failure(tmp_path: Path, cognix) -> None:
+    project = project_with_predictor(
+        tmp_path,
+        "file",
+        "import tempfile\nfrom cog import BasePredictor, Path\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    def predict(self) -> Path:\n"
+        "        path = Path(tempfile.mkdtemp()) / 'out.txt'\n"
+        "        path.write_text('hello')\n"
+        "        return path\n",
+    )
+
+    result = cognix("predict", "--local", "--project", str(project), "-o", "/dev/full")
+
+    assert result.code == 1
+    message = "error: cannot write /dev/full: No space left on device"
+    assert result.stderr.splitlines()[-1] == message
+    assert Path("/dev/full").is_char_device()
+    assert servers_running_in(project) == []
+
+
+@pytest.mark.network
+def test_text_that_starts_like_a_data_url_is_printed(tmp_path: Path, cognix) -> None:
+    project = project_with_predictor(
+        tmp_path,
+        "data-text",
+        "from cog import BasePredictor\n\n"
+        "class Predictor(BasePredictor):\n"
+        "    def predict(self) -> str:\n"
+        "        return 'data:,not a file'\n",
+    )
+
+    result = cognix("predict", "--local", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    assert result.stdout == "data:,not a file\n"
+    assert not (tmp_path / "output.bin").exists()

@@ -1,11 +1,13 @@
 """The HTTP client for a running Cog server, local or in a container.
 
 It waits for `/health-check` to say READY, then posts one prediction. Both runners use it,
-so both see the same errors for a failed setup or a failed prediction.
+so both see the same errors for a failed setup, a failed prediction, or a reply that is not
+the JSON Cog's API promises.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,14 +17,25 @@ import httpx
 from cognix.errors import JobFailed
 
 POLL_SECONDS = 0.1
+MAX_REQUEST_BYTES = 100 * 1024 * 1024
+"""The largest request body the Cog server (coglet 0.23.1) accepts; larger gets HTTP 413."""
+REPLY_EXCERPT_CHARS = 200
+
+
+def request_body(inputs: dict[str, Any]) -> bytes:
+    """Encode a prediction request exactly as `CogServer.predict` sends it."""
+    document = {"input": inputs}
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8")
 
 
 class CogServer:
-    """A Cog HTTP server at `base_url`."""
+    """A Cog HTTP server at `base_url`; `transport` replaces the network in tests."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = base_url
-        self._http = httpx.Client(base_url=base_url, timeout=httpx.Timeout(10.0, read=None))
+        timeout = httpx.Timeout(10.0, read=None)
+        self._http = httpx.Client(base_url=base_url, timeout=timeout, transport=transport)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -46,14 +59,19 @@ class CogServer:
 
     def predict(self, inputs: dict[str, Any]) -> Any:
         """Run one prediction and return its output; raise `JobFailed` when it fails."""
-        response = self._http.post("/predictions", json={"input": inputs})
-        body = response.json()
+        body = request_body(inputs)
+        headers = {"Content-Type": "application/json"}
+        try:
+            response = self._http.post("/predictions", content=body, headers=headers)
+        except httpx.TransportError as error:
+            raise JobFailed(f"lost the connection to the Cog server: {error}") from None
+        reply = _json_object(response)
         if response.status_code == 422:
-            raise JobFailed(f"the server rejected the input: {_validation_detail(body)}")
-        if body.get("status") != "succeeded":
-            error = body.get("error") or f"status {body.get('status')}"
-            raise JobFailed(f"the prediction failed: {error}")
-        return body.get("output")
+            raise JobFailed(f"the server rejected the input: {_validation_detail(reply)}")
+        if reply.get("status") != "succeeded":
+            reason = reply.get("error") or f"status {reply.get('status')}"
+            raise JobFailed(f"the prediction failed: {reason}")
+        return reply.get("output")
 
     def _health(self) -> dict[str, Any]:
         try:
@@ -62,8 +80,21 @@ class CogServer:
             return {}
         if response.status_code != 200:
             return {}
-        result: dict[str, Any] = response.json()
-        return result
+        return _json_object(response)
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """Return the JSON object a reply holds; any other reply becomes `JobFailed`."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        return body
+    request = f"{response.request.method} {response.request.url.path}"
+    excerpt = response.text[:REPLY_EXCERPT_CHARS]
+    message = f"the Cog server answered {request} with HTTP {response.status_code}"
+    raise JobFailed(f"{message} and a body that is not a JSON object: {excerpt!r}")
 
 
 def _validation_detail(body: dict[str, Any]) -> str:

@@ -3,8 +3,9 @@
 The parsing follows `cog predict` (Cog 0.23.1 `pkg/cli/predict.go` and
 `pkg/predict/input.go`): `name=value`, surrounding double quotes dropped, `@path` sent
 as a data URL, a repeated name making a list, and each value coerced by the type the
-predictor's OpenAPI schema gives it. Then the schema's constraints are checked, so a
-typo fails at once instead of after a container or server has started.
+predictor's OpenAPI schema gives it. Then the schema's constraints are checked, and the
+request's size against the server's limit, so a typo or a huge file fails at once instead
+of after a container or server has started.
 """
 
 from __future__ import annotations
@@ -15,11 +16,14 @@ import functools
 import json
 import math
 import mimetypes
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
 from cognix.errors import InputError
+from cognix.predict.client import MAX_REQUEST_BYTES, request_body
 
 _INTEGER = re.compile(r"[+-]?\d+")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
@@ -36,6 +40,15 @@ _KIND_NAMES = {
     "array": "a list",
     "string": "a string",
 }
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+# Values quoted in messages are cut here: a value can be a whole file or 5000 digits.
+SHOWN_CHARS = 50
 
 
 def parse_inputs(pairs: list[str], schema: dict[str, Any], base_dir: Path) -> dict[str, Any]:
@@ -43,7 +56,8 @@ def parse_inputs(pairs: list[str], schema: dict[str, Any], base_dir: Path) -> di
 
     `@path` values are read relative to `base_dir` (after `~` expansion). Raises
     InputError, naming the input, for an unknown name, a value of the wrong type or out
-    of its bounds or choices, a missing file, or a required input left out.
+    of its bounds or choices, a missing or unreadable file, a required input left out, or
+    a request too big for the Cog server.
 
         parse_inputs(["n=3", "image=@cat.png"], schema, Path.cwd())
         # {"n": 3, "image": "data:image/png;base64,..."}
@@ -56,6 +70,7 @@ def parse_inputs(pairs: list[str], schema: dict[str, Any], base_dir: Path) -> di
         for name, values in grouped.items()
     }
     _check_required(component.get("required", []), inputs)
+    _check_request_size(inputs)
     return inputs
 
 
@@ -64,7 +79,7 @@ def _group(pairs: list[str], properties: dict[str, Any]) -> dict[str, list[str]]
     grouped: dict[str, list[str]] = {}
     for pair in pairs:
         if "=" not in pair:
-            raise InputError(f"expected name=value, got '{pair}'")
+            raise InputError(f"expected name=value, got {_show(pair)}")
         name, value = pair.split("=", 1)
         if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
             value = value[1:-1]
@@ -118,10 +133,7 @@ def _input(
 
 def _json_array(text: str) -> list[Any] | None:
     """Parse a value written as a JSON array, or return None."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
+    value = _json_value(text)
     return value if isinstance(value, list) else None
 
 
@@ -129,6 +141,19 @@ def _coerce(
     name: str, value: str, prop: dict[str, Any], schema: dict[str, Any], base_dir: Path
 ) -> Any:
     """Turn one raw value into what its schema type asks for, or raise InputError."""
+    try:
+        return _convert(name, value, prop, schema, base_dir)
+    except (ValueError, OverflowError) as error:
+        # Python's own limits, such as the 4300 digits int() reads, refuse some values.
+        kind = _KIND_NAMES.get(prop.get("type", ""), "a value of its type")
+        message = f"input '{name}' must be {kind}, got {_show(value)}"
+        raise InputError(message, str(error)) from None
+
+
+def _convert(
+    name: str, value: str, prop: dict[str, Any], schema: dict[str, Any], base_dir: Path
+) -> Any:
+    """Coerce one raw value by its schema type; Python's conversions may raise ValueError."""
     if "anyOf" in prop:
         return _coerce_union(name, value, prop, schema, base_dir)
     kind = prop.get("type")
@@ -140,14 +165,15 @@ def _coerce(
         return number
     if kind == "boolean" and value.lower() in (*_TRUE, *_FALSE):
         return value.lower() in _TRUE
-    if kind == "object" and isinstance(parsed := _json_object(value), dict):
+    if kind == "object" and isinstance(parsed := _json_value(value), dict):
         return parsed
     if kind == "string" and prop.get("format") == "uri" and not _URL.match(value):
         hint = f"to send a file, write {name}=@{value}"
-        raise InputError(f"input '{name}' must be a URL or @file, got '{value}'", hint)
+        raise InputError(f"input '{name}' must be a URL or @file, got {_show(value)}", hint)
     if kind in (None, "string"):
         return value
-    raise InputError(f"input '{name}' must be {_KIND_NAMES.get(kind, kind)}, got '{value}'")
+    expected = _KIND_NAMES.get(kind, kind)
+    raise InputError(f"input '{name}' must be {expected}, got {_show(value)}")
 
 
 def _coerce_union(
@@ -162,7 +188,7 @@ def _coerce_union(
         except InputError:
             continue
     kinds = " or ".join(_KIND_NAMES.get(member.get("type", ""), "?") for member in members)
-    raise InputError(f"input '{name}' must be {kinds}, got '{value}'")
+    raise InputError(f"input '{name}' must be {kinds}, got {_show(value)}")
 
 
 def _union_rank(member: dict[str, Any]) -> int:
@@ -182,29 +208,80 @@ def _number(text: str) -> int | float | None:
     return number if math.isfinite(number) else None
 
 
-def _json_object(text: str) -> Any:
-    """Parse JSON text, or return None."""
+def _json_value(text: str) -> Any:
+    """Parse standard JSON text (no NaN or Infinity), or return None."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
     except ValueError:
         return None
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _data_url(name: str, path_text: str, base_dir: Path) -> str:
     """Read a file into a `data:` URL whose MIME type follows the file's extension."""
+    if not path_text:
+        raise InputError(f"input '{name}': nothing after @", f"write {name}=@path/to/file")
     path = Path(path_text).expanduser()
     if not path.is_absolute():
         path = base_dir / path
+    prefix = f"data:{_mime_type(path)};base64,"
+    # base64 makes 4 characters of every 3 bytes, and the URL must fit in one request.
+    largest = (MAX_REQUEST_BYTES - len(prefix)) // 4 * 3
+    data = _read_file(name, path_text, path, largest)
+    return prefix + base64.b64encode(data).decode("ascii")
+
+
+def _read_file(name: str, path_text: str, path: Path, limit: int) -> bytes:
+    """Read a regular file of at most `limit` bytes, or raise InputError naming the input."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        message = f"input '{name}': no such file '{path_text}'"
-        raise InputError(message, f"looked for {path}") from None
+        # Non-blocking, so that a FIFO is refused instead of waiting for a writer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as error:
-        message = f"input '{name}': cannot read '{path_text}': {error.strerror}"
-        raise InputError(message) from None
-    encoded = base64.b64encode(data).decode("ascii")
-    return f"data:{_mime_type(path)};base64,{encoded}"
+        raise _unreadable(name, path_text, path, error) from None
+    try:
+        size = _regular_file_size(name, path_text, descriptor)
+        if size > limit:
+            raise _too_big(name, path_text, size, limit)
+        with open(descriptor, "rb", closefd=False) as stream:
+            data = stream.read(limit + 1)
+    except OSError as error:
+        raise _unreadable(name, path_text, path, error) from None
+    finally:
+        os.close(descriptor)
+    if len(data) > limit:
+        raise _too_big(name, path_text, len(data), limit)
+    return data
+
+
+def _regular_file_size(name: str, path_text: str, descriptor: int) -> int:
+    """Return the size of an open regular file; any other kind of file is an InputError."""
+    info = os.fstat(descriptor)
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((kind for test, kind in _FILE_KINDS if test(info.st_mode)), "a special file")
+        raise InputError(f"input '{name}': '{path_text}' is {kind}, not a regular file")
+    return info.st_size
+
+
+def _unreadable(name: str, path_text: str, path: Path, error: OSError) -> InputError:
+    if isinstance(error, FileNotFoundError):
+        return InputError(f"input '{name}': no such file '{path_text}'", f"looked for {path}")
+    return InputError(f"input '{name}': cannot read '{path_text}': {error.strerror}")
+
+
+def _too_big(name: str, path_text: str, size: int, limit: int) -> InputError:
+    message = f"input '{name}': '{path_text}' is {_mib(size)}, more than the {_mib(limit)}"
+    hint = (
+        f"the Cog server takes requests of up to {_mib(MAX_REQUEST_BYTES)},"
+        " and a file travels in one, base64-encoded"
+    )
+    return InputError(f"{message} a file can be", hint)
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
 
 
 def _mime_type(path: Path) -> str:
@@ -246,7 +323,8 @@ def _check_text(name: str, value: str, prop: dict[str, Any]) -> None:
         raise InputError(message)
     pattern = prop.get("pattern")
     if pattern is not None and _compiles(pattern) and not re.search(pattern, value):
-        raise InputError(f"input '{name}' must match the pattern '{pattern}', got '{value}'")
+        message = f"input '{name}' must match the pattern '{pattern}', got {_show(value)}"
+        raise InputError(message)
 
 
 def _compiles(pattern: str) -> bool:
@@ -266,8 +344,13 @@ def _same(value: Any, choice: Any) -> bool:
 
 
 def _show(value: Any) -> str:
-    """Show a value in a message: strings quoted, everything else as JSON."""
-    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
+    """Show a value in a message: strings quoted, everything else as JSON, long ones cut."""
+    text = value if isinstance(value, str) else json.dumps(value)
+    if len(text) <= SHOWN_CHARS:
+        return f"'{text}'" if isinstance(value, str) else text
+    cut = f"{text[:SHOWN_CHARS]}…"
+    shown = f"'{cut}'" if isinstance(value, str) else cut
+    return f"{shown} ({len(text)} characters)"
 
 
 def _check_required(required: list[str], inputs: dict[str, Any]) -> None:
@@ -279,3 +362,12 @@ def _check_required(required: list[str], inputs: dict[str, Any]) -> None:
     plural = "s" if len(missing) > 1 else ""
     hint = f"give {'them' if plural else 'it'} with -i {missing[0]}=..."
     raise InputError(f"missing required input{plural} {names}", hint)
+
+
+def _check_request_size(inputs: dict[str, Any]) -> None:
+    """Raise InputError when the request would be bigger than the Cog server accepts."""
+    size = len(request_body(inputs))
+    if size > MAX_REQUEST_BYTES:
+        message = f"the inputs make a request of {_mib(size)}"
+        limit = f"the Cog server accepts at most {_mib(MAX_REQUEST_BYTES)}"
+        raise InputError(f"{message}; {limit}", "send fewer or smaller files")

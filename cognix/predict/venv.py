@@ -9,23 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 from pathlib import Path
 
 from cognix import external
+from cognix.cache import cache_dir
 from cognix.errors import ExternalCommandFailed, ToolMissing
 from cognix.resolve.python import uv_binary
 
 log = logging.getLogger(__name__)
 
 COMPLETE_MARKER = ".cognix-complete"
-
-
-def cache_dir() -> Path:
-    """Return cognix's cache folder (`$XDG_CACHE_HOME/cognix` or `~/.cache/cognix`)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "cognix"
 
 
 def environment_for(lock_path: Path, python_minor: str) -> Path:

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
+from cognix.cache import cache_dir
 from cognix.config.load import Project
 from cognix.config.requirements import RequirementSet, read_requirement_lines
 from cognix.errors import JobFailed, Unsupported
@@ -25,6 +26,12 @@ from cognix.resolve.cuda import (
     plan_torch,
 )
 from cognix.resolve.downloads import hash_url
+from cognix.resolve.native import (
+    NativeReport,
+    check_native_libraries,
+    locked_wheels,
+    sonames_of_apt_packages,
+)
 from cognix.resolve.pins import NixpkgsPin, choose_pin
 from cognix.resolve.python import PythonTarget, ResolutionRequest, resolve_wheels
 from cognix.resolve.sdk import cog_requirement
@@ -39,6 +46,7 @@ class LockOutcome:
 
     text: str
     notes: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
 
 
 def unsupported_features(project: Project) -> list[str]:
@@ -63,8 +71,13 @@ def refuse_unsupported(project: Project) -> None:
         )
 
 
-def resolve_lock(project: Project, digest: str, exclude_newer: str) -> LockOutcome:
-    """Resolve `project` into the text of its lock, dated `exclude_newer`."""
+def resolve_lock(
+    project: Project, digest: str, exclude_newer: str, *, deep: bool = False
+) -> LockOutcome:
+    """Resolve `project` into the text of its lock, dated `exclude_newer`.
+
+    `deep` reads every wheel for the native-library check, however large.
+    """
     config, settings = project.config, project.settings
     minor = config.python_minor
     pin = choose_pin(minor, settings.nixpkgs.rev)
@@ -100,7 +113,12 @@ def resolve_lock(project: Project, digest: str, exclude_newer: str) -> LockOutco
     }
     notes = _notes(torch, delivered, system)
     text = build_lock(resolution.lock_text, resolution.dependencies, tool_table)
-    return LockOutcome(text, notes)
+    native = _native_report(text, system, deep)
+    # Missing libraries are a warning: the image build repeats the check and stops there.
+    findings = native.message()
+    hint = native.hint()
+    warnings = (findings + (f"\n  hint: {hint}" if hint else ""),) if findings else ()
+    return LockOutcome(text, notes, warnings)
 
 
 def _python_requirements(project: Project) -> RequirementSet:
@@ -145,6 +163,14 @@ def _with_index_hint(error: JobFailed, torch: TorchPlan) -> JobFailed:
         hint += '; for a CPU build, cognix.toml [python] torch-source = "pypi" takes PyPI\'s '
         hint += "larger torch wheel (with CUDA libraries) instead"
     return JobFailed(error.message, hint)
+
+
+def _native_report(lock_text: str, system: tuple[SystemPackage, ...], deep: bool) -> NativeReport:
+    """Check the locked wheels' ELF files against what the image will hold."""
+    cache = cache_dir() / "native"
+    runtime = [package.apt for package in system if package.kind == "runtime"]
+    sonames = sonames_of_apt_packages(runtime, cache_dir=cache) if runtime else set()
+    return check_native_libraries(locked_wheels(lock_text), sonames, deep=deep, cache_dir=cache)
 
 
 def _locked_versions(lock_text: str) -> dict[str, str]:
