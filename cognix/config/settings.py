@@ -94,7 +94,11 @@ class Download(_Table):
 
 
 class RunReplacement(_Table):
-    """`[run.N]`: what replaces run item N: a download, nixpkgs packages, or nothing."""
+    """`[run.N]`: what replaces run item N: a download, nixpkgs packages, or nothing.
+
+    Validated only, so far: the run planner does not apply these replacements yet, so a
+    refused command stays refused with them in place.
+    """
 
     download: Download | None = None
     nixpkgs: list[str] | None = None

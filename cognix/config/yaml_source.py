@@ -5,6 +5,7 @@ string field keeps its raw text (`python_version: 3.10` is "3.10") and `gpu: yes
 boolean. PyYAML resolves YAML 1.1 types instead, so cognix composes the node tree and keeps
 every scalar as a `Scalar`: its raw text plus the YAML 1.2 core type it would resolve to.
 Each mapping and sequence also records where its keys and items start, for error messages.
+Merge keys (`<<`) are not expanded yet: such a key is reported as an unknown key.
 """
 
 from __future__ import annotations
