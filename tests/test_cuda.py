@@ -429,9 +429,10 @@ class TestPlanRefusals:
 
         checked = tables().pypi_checked
         assert error.message == (
-            f"unknown torch version 2.0.5: neither Cog's table nor PyPI (as of {checked}) has it"
+            "torch 2.0.5 is in neither Cog's torch/CUDA table nor cognix's table of PyPI"
+            f" torch releases (read {checked})"
         )
-        assert error.hint == "pin a released torch, such as 2.11.0"
+        assert error.hint == "pin a torch those tables list, such as 2.11.0"
 
     def test_refusals_are_input_errors(self) -> None:
         assert refusal(("torch", "==2.0.5")).exit_code == 2

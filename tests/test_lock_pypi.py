@@ -225,3 +225,16 @@ def test_named_apt_packages_satisfy_the_native_check(tmp_path: Path, cognix) -> 
     assert "native libraries" not in result.stderr
     system = lock_document(project)["tool"]["cognix"]["system-packages"]
     assert [package["apt"] for package in system] == names
+
+
+def test_torch_decision_errors_point_at_the_requirement(tmp_path: Path, cognix) -> None:
+    project = corpus_project(tmp_path, "029", "replicate/predict.py:Predictor")
+    cog_yaml = project / "cog.yaml"
+
+    result = cognix("lock", "--project", str(project))
+
+    assert result.code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"error: {cog_yaml}:11:7: build.cuda 11.0 does not match torch==1.10.0+cu113,"
+        " a CUDA 11.3 build"
+    )

@@ -167,9 +167,9 @@ def _pinned(
     entry, pypi = tables().torch.get(number), tables().pypi.get(number)
     if entry is None:
         if pypi is None:
-            msg = f"unknown torch version {number}: neither Cog's table nor PyPI "
-            msg += f"(as of {tables().pypi_checked}) has it"
-            raise InputError(msg, f"pin a released torch, such as {newest_known()}")
+            msg = f"torch {number} is in neither Cog's torch/CUDA table nor cognix's table "
+            msg += f"of PyPI torch releases (read {tables().pypi_checked})"
+            raise InputError(msg, f"pin a torch those tables list, such as {newest_known()}")
         _check_python(number, python)
         return _beyond_cog(pypi, want, text)
     _check_python(number, python)

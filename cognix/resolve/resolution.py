@@ -16,7 +16,7 @@ from typing import Any
 from cognix.cache import cache_dir
 from cognix.config.load import Project
 from cognix.config.requirements import RequirementSet, read_requirement_lines
-from cognix.errors import JobFailed, Unsupported
+from cognix.errors import ConfigError, InputError, JobFailed, Location, Problem, Unsupported
 from cognix.lock import LOCK_VERSION, build_lock
 from cognix.resolve.cuda import (
     CudaDelivered,
@@ -83,14 +83,17 @@ def resolve_lock(
     pin = choose_pin(minor, settings.nixpkgs.rev)
     system = project.system_packages
     python = _python_requirements(project)
-    torch = plan_torch(
-        config.build.gpu,
-        config.build.cuda,
-        python.requirements,
-        minor,
-        cudnn=config.build.cudnn,
-        torch_source=settings.python.torch_source,
-    )
+    try:
+        torch = plan_torch(
+            config.build.gpu,
+            config.build.cuda,
+            python.requirements,
+            minor,
+            cudnn=config.build.cudnn,
+            torch_source=settings.python.torch_source,
+        )
+    except InputError as error:
+        raise _located(error, project, python) from None
 
     target = PythonTarget(minor, settings.python.manylinux)
     try:
@@ -151,6 +154,14 @@ def _request(project: Project, python: RequirementSet, torch: TorchPlan) -> Reso
         find_links=python.find_links,
         prereleases=prereleases or python.pre,
     )
+
+
+def _located(error: InputError, project: Project, python: RequirementSet) -> ConfigError:
+    """Place a torch/CUDA decision error at the requirement line it is about."""
+    family = ("torch", "torchvision", "torchaudio", "tensorflow", "tensorflow-gpu")
+    lines = [line for line in python.requirements if line.name in family]
+    location = lines[0].location if lines else Location(project.cog_yaml, 1)
+    return ConfigError([Problem(location, error.message, error.hint)])
 
 
 def _with_index_hint(error: JobFailed, torch: TorchPlan) -> JobFailed:
