@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import logging
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TypeVar
@@ -26,51 +25,14 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-_RETRIED_STATUS = {408, 425, 429, 500, 502, 503, 504}
-
-
-class _Transient(Exception):
-    """A failure worth another try: a dropped connection or a 5xx answer."""
-
-
-def http_client() -> httpx.Client:
-    """Return the HTTP client the check uses: redirects followed, 30 s timeouts."""
-    return httpx.Client(follow_redirects=True, timeout=httpx.Timeout(30.0))
+# The HTTP client and retry policy are the ones of run-command downloads.
+http_client = downloads.http_client
 
 
 def stream_url(http: httpx.Client, url: str, consume: Callable[[Iterable[bytes]], T]) -> T:
-    """Pass the body of `url` to `consume` as chunks; start over after transient failures.
-
-    `consume` is called anew on each attempt and must start from nothing each time.
-    """
-    for attempt in range(1, downloads.ATTEMPTS + 1):
-        try:
-            return _stream_once(http, url, consume)
-        except _Transient as error:
-            if attempt == downloads.ATTEMPTS:
-                raise JobFailed(
-                    f"could not download {url}: {error} (tried {downloads.ATTEMPTS} times)",
-                    "check the network; the previous lock is unchanged",
-                ) from None
-            delay = downloads.FIRST_BACKOFF_SECONDS * 2 ** (attempt - 1)
-            log.debug("retrying %s in %.0f s after: %s", url, delay, error)
-            time.sleep(delay)
-    raise AssertionError("unreachable")
-
-
-def _stream_once(http: httpx.Client, url: str, consume: Callable[[Iterable[bytes]], T]) -> T:
-    try:
-        with http.stream("GET", url) as response:
-            if response.status_code in _RETRIED_STATUS:
-                raise _Transient(f"HTTP {response.status_code}")
-            if response.status_code != 200:
-                raise JobFailed(
-                    f"could not download {url}: HTTP {response.status_code}",
-                    "the index no longer serves it; run `cognix lock` again",
-                )
-            return consume(response.iter_bytes(downloads.CHUNK_BYTES))
-    except httpx.TransportError as error:
-        raise _Transient(str(error) or type(error).__name__) from None
+    """Pass the body of `url` to `consume`, retrying as `downloads.stream_url` does."""
+    hint = "the index no longer serves it; run `cognix lock` again"
+    return downloads.stream_url(http, url, consume, hint)
 
 
 def cached_wheel(cache_dir: Path, sha256: str) -> Path:
