@@ -18,7 +18,6 @@ from cognix.errors import ConfigError, InputError, Location, Problem
 from cognix.lock import (
     LOCK_FILE,
     LockInfo,
-    inputs_digest,
     locked_version,
     read_lock_info,
     write_atomically,
@@ -58,7 +57,7 @@ def lock_state(project: Project) -> str:
     info = previous_lock(project)
     if info is None:
         return "unreadable"
-    if info.inputs_digest != inputs_digest(project.directory, project.input_files()):
+    if info.inputs_digest != project.inputs_digest():
         return "stale"
     return "up to date"
 
@@ -183,7 +182,7 @@ def ensure_lock(project: Project, *, upgrade: bool = False, deep: bool = False) 
 
     refuse_unsupported(project)
     path = project.directory / LOCK_FILE
-    digest = inputs_digest(project.directory, project.input_files())
+    digest = project.inputs_digest()
     previous = previous_lock(project)
     if previous is not None and previous.inputs_digest == digest and not upgrade:
         text = path.read_text("utf-8")

@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,16 +41,11 @@ class LockInfo:
     nixpkgs_rev: str
 
 
-def inputs_digest(project_dir: Path, files: list[Path]) -> str:
-    """Return an SRI sha256 over the names and bytes of `files`, in order."""
+def inputs_digest(project_dir: Path, inputs: Sequence[tuple[Path, bytes]]) -> str:
+    """Return an SRI sha256 over the names and bytes of `inputs`, in order."""
     digest = hashlib.sha256(f"cognix-lock-{LOCK_VERSION}\0".encode())
-    for path in files:
+    for path, content in inputs:
         name = path.resolve().relative_to(project_dir.resolve()).as_posix()
-        try:
-            content = read_project_file(path, project_dir)
-        except UnreadableFile as error:
-            problem = Problem(Location(path, 1), f"{path.name} {error.reason}")
-            raise ConfigError([problem]) from None
         digest.update(f"{name}\0{len(content)}\0".encode())
         digest.update(content)
     return "sha256-" + base64.b64encode(digest.digest()).decode()

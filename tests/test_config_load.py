@@ -320,3 +320,20 @@ class TestRegressions:
         [problem] = raised.value.problems
         assert "\n" not in str(problem)
         assert str(problem).endswith("2:8: 'build.gpu': expected true or false, got 'no\\nway'")
+
+
+class TestInputsDigest:
+    def test_digest_covers_the_bytes_that_were_parsed(self, tmp_path: Path) -> None:
+        yaml = MINIMAL.replace("build:\n", "build:\n  python_requirements: r.txt\n")
+        write_project(tmp_path, yaml, **{"r.txt": "six\n", ".dockerignore": "*.ckpt\n"})
+        before = load_project(tmp_path)
+
+        (tmp_path / "r.txt").write_text("attrs\n")
+        after = load_project(tmp_path)
+
+        assert [line.text for line in before.requirements.requirements] == ["six"]
+        assert [(path.name, data) for path, data in before.inputs][1:] == [
+            ("r.txt", b"six\n"),
+            (".dockerignore", b"*.ckpt\n"),
+        ]
+        assert before.inputs_digest() != after.inputs_digest()

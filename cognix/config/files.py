@@ -8,11 +8,28 @@ refused before they are opened, and no file is read past `MAX_FILE_BYTES`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
+
+# While set, every file read is remembered, so a digest covers exactly the bytes parsed.
+_remembered: ContextVar[dict[Path, bytes] | None] = ContextVar("remembered", default=None)
+
+
+@contextlib.contextmanager
+def remembering_reads() -> Iterator[dict[Path, bytes]]:
+    """Remember the bytes of every project file read inside the `with` block, by path."""
+    reads: dict[Path, bytes] = {}
+    token = _remembered.set(reads)
+    try:
+        yield reads
+    finally:
+        _remembered.reset(token)
 
 
 class UnreadableFile(Exception):
@@ -42,6 +59,9 @@ def read_project_file(path: Path, project_dir: Path, limit: int = MAX_FILE_BYTES
         raise UnreadableFile(f"cannot be read: {error.strerror or error}") from None
     if len(data) > limit:
         raise UnreadableFile(f"is larger than {limit // (1024 * 1024)} MiB")
+    reads = _remembered.get()
+    if reads is not None:
+        reads.setdefault(path.resolve(), data)
     return data
 
 

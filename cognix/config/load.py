@@ -7,6 +7,7 @@ only view of the project that later stages use.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from cognix.config import yaml_source
 from cognix.config._rules import check_rules, key_warnings
 from cognix.config._validate import PlainData, to_plain, validate_model
-from cognix.config.files import UnreadableFile, read_project_file
+from cognix.config.files import UnreadableFile, read_project_file, remembering_reads
 from cognix.config.model import CogConfig
 from cognix.config.predictor_ref import check_reference
 from cognix.config.requirements import (
@@ -24,6 +25,7 @@ from cognix.config.requirements import (
 )
 from cognix.config.settings import SETTINGS_FILE, Settings, read_settings
 from cognix.errors import ConfigError, InputError, Location, Problem
+from cognix.lock import inputs_digest
 from cognix.resolve.runsteps import RunItem, RunPlan, plan_run_steps
 from cognix.resolve.system import SystemPackage, map_apt_packages
 
@@ -43,19 +45,16 @@ class Project:
     settings: Settings
     system_packages: tuple[SystemPackage, ...]
     warnings: tuple[Problem, ...]
+    inputs: tuple[tuple[Path, bytes], ...]
 
     @property
     def cog_yaml(self) -> Path:
         """Return the path of the project's cog.yaml."""
         return self.directory / COG_YAML
 
-    def input_files(self) -> list[Path]:
-        """Return every file whose bytes decide the lock, in a stable order."""
-        files = [self.cog_yaml, *self.requirements.files]
-        for name in (SETTINGS_FILE, DOCKERIGNORE):
-            if (self.directory / name).is_file():
-                files.append(self.directory / name)
-        return files
+    def inputs_digest(self) -> str:
+        """Return the digest of the exact bytes this project was read from."""
+        return inputs_digest(self.directory, self.inputs)
 
 
 def find_project_dir(start: Path) -> Path:
@@ -74,7 +73,32 @@ def find_project_dir(start: Path) -> Path:
 
 
 def load_project(directory: Path) -> Project:
-    """Read and validate the project in `directory`; raise `ConfigError` listing problems."""
+    """Read and validate the project in `directory`; raise `ConfigError` listing problems.
+
+    The project keeps the bytes of every input file as they were parsed, so the lock's
+    digest describes what was read, even if a file changes meanwhile.
+    """
+    with remembering_reads() as reads:
+        project = _load_project(directory)
+        _read_dockerignore(directory)
+    files = [project.cog_yaml, *project.requirements.files]
+    files += [directory / name for name in (SETTINGS_FILE, DOCKERIGNORE)]
+    inputs = tuple((path, reads[path.resolve()]) for path in files if path.resolve() in reads)
+    return dataclasses.replace(project, inputs=inputs)
+
+
+def _read_dockerignore(directory: Path) -> None:
+    """Read .dockerignore, when there is one, so that the digest covers it."""
+    path = directory / DOCKERIGNORE
+    if not path.exists():
+        return
+    try:
+        read_project_file(path, directory)
+    except UnreadableFile as error:
+        raise ConfigError([Problem(Location(path, 1), f"{DOCKERIGNORE} {error.reason}")]) from None
+
+
+def _load_project(directory: Path) -> Project:
     path = directory / COG_YAML
     plain = _read_cog_yaml(path)
     problems = _misread_run_items(plain)
@@ -95,7 +119,7 @@ def load_project(directory: Path) -> Project:
 
     warnings += list(requirements.warnings)
     return Project(
-        directory, config, requirements, run_plan, settings, tuple(system), tuple(warnings)
+        directory, config, requirements, run_plan, settings, tuple(system), tuple(warnings), ()
     )
 
 
