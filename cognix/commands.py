@@ -126,6 +126,7 @@ def describe_run_plan(plan: RunPlan) -> list[str]:
         *((d.location, f"download {d.url} to {d.dest}") for d in plan.downloads),
         *((s.location, "filesystem step " + shlex.join(s.argv)) for s in plan.shell_steps),
         *((where, f"dropped: {reason}") for where, reason in plan.dropped),
+        *((where, f"nixpkgs attribute {name}") for where, name in plan.nixpkgs),
     ]
     ordered = sorted(parts, key=lambda part: (part[0].line, part[0].column))
     return [f"line {where.line}: {what}" for where, what in ordered]

@@ -220,7 +220,8 @@ class TestCognixToml:
 
     def test_valid_settings(self, tmp_path: Path) -> None:
         toml = '[python]\ntorch-source = "pypi"\n[image]\nmax-layers = 80\n[run.1]\nskip = true\n'
-        project = load_project(write_project(tmp_path, MINIMAL, **{"cognix.toml": toml}))
+        yaml = MINIMAL.replace("build:\n", "build:\n  run:\n    - mkdir /x\n")
+        project = load_project(write_project(tmp_path, yaml, **{"cognix.toml": toml}))
         assert project.settings.python.torch_source == "pypi"
         assert project.settings.image.max_layers == 80
         assert project.settings.run["1"].skip is True
@@ -337,3 +338,42 @@ class TestInputsDigest:
             (".dockerignore", b"*.ckpt\n"),
         ]
         assert before.inputs_digest() != after.inputs_digest()
+
+
+class TestRunReplacements:
+    RUN = "  run:\n    - git clone https://x.example/r.git /r\n    - mkdir /m\n"
+
+    def project(self, root: Path, toml: str) -> Path:
+        yaml = MINIMAL.replace("build:\n", "build:\n" + self.RUN)
+        return write_project(root, yaml, **{"cognix.toml": toml})
+
+    def test_skip_replaces_a_refused_command(self, tmp_path: Path) -> None:
+        plan = load_project(self.project(tmp_path, "[run.1]\nskip = true\n")).run_plan
+        assert [reason for _, reason in plan.dropped] == [
+            "is skipped, as cognix.toml [run.1] says"
+        ]
+        assert [step.argv for step in plan.shell_steps] == [("mkdir", "/m")]
+
+    def test_download_with_its_hash_replaces_the_item(self, tmp_path: Path) -> None:
+        toml = (
+            '[run.1]\ndownload = { url = "https://x.example/w.bin", sha256 = "'
+            + "a" * 64
+            + '", dest = "/w.bin" }\n'
+        )
+        [download] = load_project(self.project(tmp_path, toml)).run_plan.downloads
+        assert (download.url, download.dest, download.sha256) == (
+            "https://x.example/w.bin", "/w.bin", "a" * 64,
+        )  # fmt: skip
+
+    def test_nixpkgs_attributes_replace_the_item(self, tmp_path: Path) -> None:
+        toml = '[run.1]\nnixpkgs = ["git-lfs"]\n'
+        plan = load_project(self.project(tmp_path, toml)).run_plan
+        assert [attribute for _, attribute in plan.nixpkgs] == ["git-lfs"]
+
+    def test_replacement_must_name_an_item_and_one_thing(self, tmp_path: Path) -> None:
+        toml = '[run.9]\nskip = true\n[run.2]\nskip = true\nnixpkgs = ["x"]\n'
+        assert problems_of(self.project(tmp_path, toml)) == [
+            "1:1: [run.2] must say exactly one of download, nixpkgs or skip",
+            "1:1: [run.9] replaces run item 9, but cog.yaml has 2"
+            " | run items count from 1, pre_install last",
+        ]

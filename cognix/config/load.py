@@ -23,7 +23,7 @@ from cognix.config.requirements import (
     read_requirement_lines,
     read_requirements_file,
 )
-from cognix.config.settings import SETTINGS_FILE, Settings, read_settings
+from cognix.config.settings import SETTINGS_FILE, RunReplacement, Settings, read_settings
 from cognix.errors import ConfigError, InputError, Location, Problem
 from cognix.lock import inputs_digest
 from cognix.resolve.runsteps import RunItem, RunPlan, plan_run_steps
@@ -111,8 +111,8 @@ def _load_project(directory: Path) -> Project:
     problems += check_rules(config, plain)
     problems += _check_references(directory, config, plain)
     requirements = _collect(problems, _read_requirements, directory, config, plain)
-    run_plan = _collect(problems, _plan_run, directory, config, plain)
     settings = _collect(problems, read_settings, directory)
+    run_plan = _collect(problems, _plan_run, directory, config, plain, settings)
     system = _collect(problems, _map_system_packages, config, plain, run_plan, settings)
     if problems or requirements is None or run_plan is None or settings is None:
         raise ConfigError(problems)
@@ -179,7 +179,9 @@ def _read_requirements(directory: Path, config: CogConfig, plain: PlainData) -> 
     return read_requirement_lines(lines)
 
 
-def _plan_run(directory: Path, config: CogConfig, plain: PlainData) -> RunPlan:
+def _plan_run(
+    directory: Path, config: CogConfig, plain: PlainData, settings: Settings | None
+) -> RunPlan:
     items = []
     # pre_install commands run after build.run in Cog, despite the name.
     for key in ("run", "pre_install"):
@@ -191,7 +193,28 @@ def _plan_run(directory: Path, config: CogConfig, plain: PlainData) -> RunPlan:
                 mounts = tuple(mount.type for mount in item.mounts)
                 command_location = plain.locate(("build", key, index, "command"))
                 items.append(RunItem(command_location, item.command, mounts))
-    return plan_run_steps(items, directory)
+    replacements = {int(key): value for key, value in (settings.run if settings else {}).items()}
+    _check_replacements(replacements, len(items), directory)
+    return plan_run_steps(items, directory, replacements)
+
+
+def _check_replacements(
+    replacements: dict[int, RunReplacement], count: int, directory: Path
+) -> None:
+    """Refuse `[run.N]` tables that name no run item or say two things at once."""
+    problems = []
+    where = Location(directory / SETTINGS_FILE, 1)
+    for number, replacement in sorted(replacements.items()):
+        chosen = [replacement.download is not None, replacement.nixpkgs is not None,
+                  replacement.skip]  # fmt: skip
+        if number > count:
+            message = f"[run.{number}] replaces run item {number}, but cog.yaml has {count}"
+            problems.append(Problem(where, message, "run items count from 1, pre_install last"))
+        elif sum(chosen) != 1:
+            message = f"[run.{number}] must say exactly one of download, nixpkgs or skip"
+            problems.append(Problem(where, message))
+    if problems:
+        raise ConfigError(problems)
 
 
 def _map_system_packages(

@@ -94,11 +94,7 @@ class Download(_Table):
 
 
 class RunReplacement(_Table):
-    """`[run.N]`: what replaces run item N: a download, nixpkgs packages, or nothing.
-
-    Validated only, so far: the run planner does not apply these replacements yet, so a
-    refused command stays refused with them in place.
-    """
+    """`[run.N]`: what replaces run item N: a download, nixpkgs packages, or nothing."""
 
     download: Download | None = None
     nixpkgs: list[str] | None = None

@@ -21,12 +21,16 @@ class RunItem:
 
 @dataclass(frozen=True)
 class Download:
-    """A file fetched from `url` and placed at `dest` in the image; hashed at lock time."""
+    """A file fetched from `url` and placed at `dest` in the image.
+
+    `sha256` is known when cognix.toml `[run.N]` gives it; else it is computed at lock time.
+    """
 
     url: str
     dest: str
     mode: str | None
     location: Location
+    sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,7 @@ class RunPlan:
     downloads: tuple[Download, ...] = ()
     shell_steps: tuple[ShellStep, ...] = ()
     dropped: tuple[tuple[Location, str], ...] = ()
+    nixpkgs: tuple[tuple[Location, str], ...] = ()
 
     @property
     def extra_index_urls(self) -> tuple[str, ...]:
@@ -89,6 +94,7 @@ class PlanBuilder:
     downloads: list[Download] = field(default_factory=list)
     shell_steps: list[ShellStep] = field(default_factory=list)
     dropped: list[tuple[Location, str]] = field(default_factory=list)
+    nixpkgs: list[tuple[Location, str]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     def freeze(self) -> RunPlan:
@@ -100,6 +106,7 @@ class PlanBuilder:
             tuple(self.downloads),
             tuple(self.shell_steps),
             tuple(self.dropped),
+            tuple(self.nixpkgs),
         )
 
 

@@ -230,9 +230,13 @@ def _run_tables(project: Project) -> list[dict[str, Any]]:
     plan = project.run_plan
     steps: list[tuple[int, int, dict[str, Any]]] = []
     for download in plan.downloads:
-        hashed = hash_url(download.url)
         table = {"line": download.location.line, "kind": "download", "url": download.url,
-                 "sha256": hashed.sha256, "size": hashed.size, "dest": download.dest}  # fmt: skip
+                 "dest": download.dest}  # fmt: skip
+        if download.sha256 is not None:
+            table["sha256"] = download.sha256
+        else:
+            hashed = hash_url(download.url)
+            table |= {"sha256": hashed.sha256, "size": hashed.size}
         if download.mode is not None:
             table["mode"] = download.mode
         steps.append((download.location.line, download.location.column, table))
@@ -243,6 +247,9 @@ def _run_tables(project: Project) -> list[dict[str, Any]]:
         if step.append:
             table["append"] = True
         steps.append((step.location.line, step.location.column, table))
+    for location, attribute in plan.nixpkgs:
+        table = {"line": location.line, "kind": "nixpkgs", "attribute": attribute}
+        steps.append((location.line, location.column, table))
     return [table for _, _, table in sorted(steps, key=lambda item: item[:2])]
 
 

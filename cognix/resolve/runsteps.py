@@ -13,11 +13,12 @@ refused, and every refusal of every item is raised together as one `ConfigError`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
+from cognix.config.settings import RunReplacement
 from cognix.errors import ConfigError, Problem
 from cognix.resolve._runsteps_fetch import plan_curl, plan_pget, plan_wget
 from cognix.resolve._runsteps_files import (
@@ -92,15 +93,24 @@ _HANDLERS: dict[str, Handler] = {
 _REDIRECTABLE = frozenset({"echo", "printf", "curl"})
 
 
-def plan_run_steps(items: Sequence[RunItem], project_dir: Path) -> RunPlan:
+def plan_run_steps(
+    items: Sequence[RunItem],
+    project_dir: Path,
+    replacements: Mapping[int, RunReplacement] | None = None,
+) -> RunPlan:
     """Return the build steps of run items, or raise `ConfigError` with every refusal.
 
     `items` are `build.run` then `pre_install`, in Cog's order; item N (from 1) is the
-    one a cognix.toml `[run.N]` table replaces. `project_dir` is only looked at to tell
+    one a cognix.toml `[run.N]` table replaces, and `replacements` holds those tables:
+    a replaced item is not planned at all. `project_dir` is only looked at to tell
     whether a command reads a project file.
     """
     plan = PlanBuilder()
     for index, item in enumerate(items, start=1):
+        replacement = (replacements or {}).get(index)
+        if replacement is not None:
+            _replace(plan, item, index, replacement)
+            continue
         base = Step(plan, item.location, index, project_dir, quote(" ".join(item.command.split())))
         try:
             _plan_item(base, item)
@@ -109,6 +119,18 @@ def plan_run_steps(items: Sequence[RunItem], project_dir: Path) -> RunPlan:
     if plan.problems:
         raise ConfigError(plan.problems)
     return plan.freeze()
+
+
+def _replace(plan: PlanBuilder, item: RunItem, index: int, replacement: RunReplacement) -> None:
+    """Put what cognix.toml `[run.N]` says in place of run item N."""
+    download = replacement.download
+    if download is not None:
+        hashed = Download(download.url, download.dest, download.mode, item.location)
+        plan.downloads.append(replace(hashed, sha256=download.sha256))
+    for attribute in replacement.nixpkgs or ():
+        plan.nixpkgs.append((item.location, attribute))
+    if replacement.skip:
+        plan.dropped.append((item.location, f"is skipped, as cognix.toml [run.{index}] says"))
 
 
 def _plan_item(base: Step, item: RunItem) -> None:
