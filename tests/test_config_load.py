@@ -377,3 +377,24 @@ class TestRunReplacements:
             "1:1: [run.9] replaces run item 9, but cog.yaml has 2"
             " | run items count from 1, pre_install last",
         ]
+
+
+class TestMergeKeys:
+    def test_merged_mapping_supplies_keys(self, tmp_path: Path) -> None:
+        yaml = (
+            'build:\n  <<: {python_version: "3.11", gpu: true}\npredict: "predict.py:Predictor"\n'
+        )
+        build = load_project(write_project(tmp_path, yaml)).config.build
+        assert (build.python_version, build.gpu) == ("3.11", True)
+
+    def test_explicit_keys_win_over_merged_ones(self, tmp_path: Path) -> None:
+        yaml = (
+            'build:\n  <<: {python_version: "3.10"}\n  python_version: "3.11"\n'
+            'predict: "predict.py:Predictor"\n'
+        )
+        assert load_project(write_project(tmp_path, yaml)).config.build.python_version == "3.11"
+
+    def test_merging_a_scalar_is_located(self, tmp_path: Path) -> None:
+        yaml = 'build:\n  <<: 5\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
+        [problem] = problems_of(write_project(tmp_path, yaml))
+        assert problem.startswith("2:7: invalid YAML: expected a mapping or list of mappings")

@@ -5,7 +5,7 @@ string field keeps its raw text (`python_version: 3.10` is "3.10") and `gpu: yes
 boolean. PyYAML resolves YAML 1.1 types instead, so cognix composes the node tree and keeps
 every scalar as a `Scalar`: its raw text plus the YAML 1.2 core type it would resolve to.
 Each mapping and sequence also records where its keys and items start, for error messages.
-Merge keys (`<<`) are not expanded yet: such a key is reported as an unknown key.
+Merge keys (`<<`) are expanded, as go-yaml does.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ _FLOAT = re.compile(
 _LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 # cog.yaml needs 6 levels; deeper data only risks Python's recursion limit.
 _MAX_DEPTH = 64
+# The number of leading pairs of a mapping node that came from `<<` merge keys.
+_MERGED_COUNT = "cognix_merged_count"
 # A real cog.yaml has a few hundred values; this bounds what aliases can expand to.
 _MAX_VALUES = 100_000
 _TOO_DEEP = f"values are nested more than {_MAX_DEPTH} levels deep"
@@ -108,7 +110,9 @@ def _compose(path: Path, text: str) -> yaml.Node | None:
         message = f"invalid YAML: the character U+{error.character:04X} is not allowed"
         raise ConfigError([Problem(where, message, "delete it")]) from None
     try:
-        return loader.get_single_node()
+        node = loader.get_single_node()
+        _merge_keys(loader, node, set())
+        return node
     except yaml.MarkedYAMLError as error:
         raise ConfigError([_syntax_problem(path, error)]) from None
     except yaml.YAMLError as error:
@@ -121,6 +125,23 @@ def _compose(path: Path, text: str) -> yaml.Node | None:
         raise ConfigError([Problem(where, _TOO_DEEP)]) from None
     finally:
         loader.dispose()
+
+
+def _merge_keys(loader: yaml.SafeLoader, node: yaml.Node | None, seen: set[int]) -> None:
+    """Expand `<<` merge keys in place, as go-yaml does, with PyYAML's own merge rules."""
+    if not isinstance(node, yaml.CollectionNode) or id(node) in seen:
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        explicit = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
+        loader.flatten_mapping(node)
+        # Merged pairs come first; an explicit key may override them (not each other).
+        setattr(node, _MERGED_COUNT, len(node.value) - explicit)
+        children = [child for pair in node.value for child in pair]
+    else:
+        children = list(node.value)
+    for child in children:
+        _merge_keys(loader, child, seen)
 
 
 def _expanded_size(node: yaml.Node, sizes: dict[int, int], visiting: set[int]) -> int:
@@ -198,17 +219,24 @@ def _convert_mapping(
     node: yaml.MappingNode, path: Path, problems: list[Problem], parents: tuple[yaml.Node, ...]
 ) -> Mapping:
     mapping = Mapping(_location(path, node))
-    for key_node, value_node in node.value:
+    merged = getattr(node, _MERGED_COUNT, 0)
+    from_merge: set[str] = set()
+    for position, (key_node, value_node) in enumerate(node.value):
         key_location = _location(path, key_node)
         if not isinstance(key_node, yaml.ScalarNode):
             problems.append(Problem(key_location, "a key must be plain text"))
             continue
         key = str(key_node.value)
-        if key in mapping.values:
+        # Only two keys written in this mapping itself clash; merged ones give way.
+        if key in mapping.values and position >= merged and key not in from_merge:
             first = mapping.key_locations[key]
             message = f"duplicate key '{key}' (first defined at line {first.line})"
             problems.append(Problem(key_location, message, "keep one of the two"))
             continue
+        if position < merged:
+            from_merge.add(key)
+        else:
+            from_merge.discard(key)
         mapping.values[key] = _convert(value_node, path, problems, parents)
         mapping.key_locations[key] = key_location
     return mapping
