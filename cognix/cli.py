@@ -93,6 +93,11 @@ def lock(
     ] = False,
 ) -> None:
     """Resolve every Python package to an exact, hashed wheel in pylock.toml."""
+    if not (upgrade or deep):
+        summary = _up_to_date_summary(project)
+        if summary is not None:
+            _say(summary, err=False)
+            return
     from cognix.commands import lock_project
 
     result = lock_project(project, upgrade=upgrade, deep=deep)
@@ -136,6 +141,20 @@ def predict(
         typer.echo(result.text)
     for path in result.files:
         _say(f"wrote {path}")
+
+
+def _up_to_date_summary(project: Path | None) -> str | None:
+    """Say the lock is up to date when its own record proves it, without loading anything."""
+    from cognix.config.files import COG_YAML, find_project_dir
+    from cognix.lock import LOCK_FILE, unchanged_lock
+
+    if project is not None and not (project / COG_YAML).is_file():
+        return None
+    directory = project if project is not None else find_project_dir(Path.cwd())
+    if unchanged_lock(directory) is None:
+        return None
+    count = (directory / LOCK_FILE).read_text("utf-8").count("[[packages]]")
+    return f"{LOCK_FILE} is up to date ({count} packages)"
 
 
 class _TerminalFormatter(logging.Formatter):

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cognix.config.load import COG_YAML, Project, find_project_dir, load_project
+from cognix.config.files import COG_YAML, find_project_dir
+from cognix.config.load import Project, load_project
 from cognix.errors import ConfigError, InputError, Location, Problem
 from cognix.lock import (
     LOCK_FILE,

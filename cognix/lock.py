@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import tempfile
 import tomllib
 from collections.abc import Sequence
@@ -18,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cognix.config.files import UnreadableFile, read_project_file
+from cognix.config.files import OPTIONAL_INPUTS, UnreadableFile, read_project_file
 from cognix.errors import ConfigError, JobFailed, Location, Problem
 
 LOCK_FILE = "pylock.toml"
@@ -39,6 +39,7 @@ class LockInfo:
     platform: str
     cog_sdk: str
     nixpkgs_rev: str
+    inputs: tuple[str, ...] = ()
 
 
 def inputs_digest(project_dir: Path, inputs: Sequence[tuple[Path, bytes]]) -> str:
@@ -49,6 +50,32 @@ def inputs_digest(project_dir: Path, inputs: Sequence[tuple[Path, bytes]]) -> st
         digest.update(f"{name}\0{len(content)}\0".encode())
         digest.update(content)
     return "sha256-" + base64.b64encode(digest.digest()).decode()
+
+
+def unchanged_lock(project_dir: Path) -> LockInfo | None:
+    """Return the lock's facts when its recorded inputs still hash to its digest, else None.
+
+    This reads only the lock and the files it lists, so an up-to-date project is known
+    without parsing anything; any doubt (no lock, a new optional input, an unreadable
+    file) answers None and leaves the decision to a full load.
+    """
+    try:
+        info = read_lock_info(project_dir / LOCK_FILE)
+    except ConfigError:
+        return None
+    if info is None or not info.inputs:
+        return None
+    present = [name for name in OPTIONAL_INPUTS if (project_dir / name).exists()]
+    if any(name not in info.inputs for name in present):
+        return None
+    try:
+        inputs = [
+            (project_dir / name, read_project_file(project_dir / name, project_dir))
+            for name in info.inputs
+        ]
+    except UnreadableFile:
+        return None
+    return info if inputs_digest(project_dir, inputs) == info.inputs_digest else None
 
 
 def build_lock(
@@ -78,46 +105,42 @@ def read_lock_info(path: Path) -> LockInfo | None:
         return None
     try:
         document = tomllib.loads(read_project_file(path, path.parent).decode("utf-8"))
-        table = _ToolTable.model_validate(document.get("tool", {}).get("cognix"))
     except UnreadableFile as error:
         raise _unusable_lock(path, f"{LOCK_FILE} {error.reason}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise _unusable_lock(path, f"{LOCK_FILE} is not valid TOML ({error})") from None
-    except (ValidationError, AttributeError):
-        raise _unusable_lock(path, f"{LOCK_FILE} has no complete [tool.cognix] table") from None
-    return LockInfo(
-        inputs_digest=table.inputs_digest,
-        exclude_newer=table.exclude_newer,
-        python=table.target.python,
-        platform=table.target.platform,
-        cog_sdk=table.cog.sdk,
-        nixpkgs_rev=table.nixpkgs.rev,
-    )
+    info = _lock_info(document)
+    if info is None:
+        raise _unusable_lock(path, f"{LOCK_FILE} has no complete [tool.cognix] table")
+    return info
 
 
-class _Target(BaseModel):
-    python: str
-    platform: str
-
-
-class _Cog(BaseModel):
-    sdk: str
-
-
-class _Nixpkgs(BaseModel):
-    rev: str
-
-
-class _ToolTable(BaseModel):
-    """The part of `[tool.cognix]` that cognix reads back, with the types it must have."""
-
-    model_config = ConfigDict(strict=True)
-
-    inputs_digest: str = Field(alias="inputs-digest")
-    exclude_newer: str = Field(alias="exclude-newer", pattern=EXCLUDE_NEWER_PATTERN)
-    target: _Target
-    cog: _Cog
-    nixpkgs: _Nixpkgs
+def _lock_info(document: dict[str, Any]) -> LockInfo | None:
+    """Read the `[tool.cognix]` fields cognix relies on, each with the type it must have."""
+    tool = document.get("tool")
+    table = tool.get("cognix") if isinstance(tool, dict) else None
+    fields = {
+        "inputs_digest": ("inputs-digest",),
+        "exclude_newer": ("exclude-newer",),
+        "python": ("target", "python"),
+        "platform": ("target", "platform"),
+        "cog_sdk": ("cog", "sdk"),
+        "nixpkgs_rev": ("nixpkgs", "rev"),
+    }
+    values: dict[str, str] = {}
+    for name, keys in fields.items():
+        value: Any = table
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if not isinstance(value, str):
+            return None
+        values[name] = value
+    if not re.fullmatch(EXCLUDE_NEWER_PATTERN, values["exclude_newer"]):
+        return None
+    inputs = table.get("inputs", []) if isinstance(table, dict) else []
+    if not (isinstance(inputs, list) and all(isinstance(item, str) for item in inputs)):
+        return None
+    return LockInfo(**values, inputs=tuple(inputs))
 
 
 def _unusable_lock(path: Path, message: str) -> ConfigError:

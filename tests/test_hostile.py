@@ -161,3 +161,17 @@ def test_check_json_prints_problems_on_stdout(tmp_path: Path, cognix) -> None:
     assert result.code == 2
     assert '"valid": false' in result.stdout
     assert '"message": "unknown key \'buld\'"' in result.stdout
+
+
+def test_quick_up_to_date_answer_needs_every_recorded_input(tmp_path: Path) -> None:
+    from cognix.lock import unchanged_lock
+
+    root = project(tmp_path)
+    lock = (
+        '[tool.cognix]\ninputs-digest = "sha256-x"\nexclude-newer = "2026-01-01T00:00:00Z"\n'
+        'inputs = ["cog.yaml", "gone.txt"]\n[tool.cognix.target]\npython = "3.11"\n'
+        'platform = "x"\n[tool.cognix.cog]\nsdk = "0.23.1"\n[tool.cognix.nixpkgs]\nrev = "r"\n'
+    )
+    (root / "pylock.toml").write_text(lock)
+
+    assert unchanged_lock(root) is None

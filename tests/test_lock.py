@@ -195,3 +195,20 @@ def test_nixpkgs_override_picks_that_pin(tmp_path: Path, cognix) -> None:
 
     nixpkgs = tomllib.loads((project / "pylock.toml").read_text())["tool"]["cognix"]["nixpkgs"]
     assert (nixpkgs["rev"], nixpkgs["branch"]) == (rev, "nixos-25.11")
+
+
+@pytest.mark.network
+def test_lock_records_its_inputs_and_answers_up_to_date_from_them(tmp_path: Path, cognix) -> None:
+    project = hello_world(tmp_path)
+    (project / ".dockerignore").write_text("*.ckpt\n")
+    assert cognix("lock", "--project", str(project)).code == 0
+    tool = tomllib.loads((project / "pylock.toml").read_text())["tool"]["cognix"]
+
+    assert tool["inputs"] == ["cog.yaml", ".dockerignore"]
+    assert cognix("lock", "--project", str(project)).stdout.endswith(
+        "is up to date (10 packages)\n"
+    )
+
+    # A new optional input is a change, even though the recorded files are unchanged.
+    (project / "cognix.toml").write_text("[image]\nmax-layers = 80\n")
+    assert cognix("lock", "--project", str(project)).stdout.startswith("wrote pylock.toml")

@@ -15,7 +15,15 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
 
+from cognix.errors import InputError
+
 MAX_FILE_BYTES = 16 * 1024 * 1024
+COG_YAML = "cog.yaml"
+SETTINGS_FILE = "cognix.toml"
+DOCKERIGNORE = ".dockerignore"
+# Inputs that count only when present; all others are named by cog.yaml.
+OPTIONAL_INPUTS = (SETTINGS_FILE, DOCKERIGNORE)
+_MAX_WALK_UP = 100
 
 # While set, every file read is remembered, so a digest covers exactly the bytes parsed.
 _remembered: ContextVar[dict[Path, bytes] | None] = ContextVar("remembered", default=None)
@@ -72,3 +80,18 @@ def is_inside(path: Path, directory: Path) -> bool:
     except (ValueError, OSError, RuntimeError):
         return False
     return True
+
+
+def find_project_dir(start: Path) -> Path:
+    """Return the nearest directory at or above `start` that holds a cog.yaml."""
+    current = start.resolve()
+    for _ in range(_MAX_WALK_UP):
+        if (current / COG_YAML).is_file():
+            return current
+        if current.parent == current:
+            break
+        current = current.parent
+    raise InputError(
+        f"no {COG_YAML} found in {start} or any folder above it",
+        "run cognix inside a Cog project, pass --project DIR, or create one with `cognix init`",
+    )

@@ -15,7 +15,15 @@ from typing import Any
 from cognix.config import yaml_source
 from cognix.config._rules import check_rules, key_warnings
 from cognix.config._validate import PlainData, to_plain, validate_model
-from cognix.config.files import UnreadableFile, read_project_file, remembering_reads
+from cognix.config.files import (
+    COG_YAML,
+    DOCKERIGNORE,
+    OPTIONAL_INPUTS,
+    SETTINGS_FILE,
+    UnreadableFile,
+    read_project_file,
+    remembering_reads,
+)
 from cognix.config.model import CogConfig
 from cognix.config.predictor_ref import check_reference
 from cognix.config.requirements import (
@@ -23,15 +31,11 @@ from cognix.config.requirements import (
     read_requirement_lines,
     read_requirements_file,
 )
-from cognix.config.settings import SETTINGS_FILE, RunReplacement, Settings, read_settings
-from cognix.errors import ConfigError, InputError, Location, Problem
+from cognix.config.settings import RunReplacement, Settings, read_settings
+from cognix.errors import ConfigError, Location, Problem
 from cognix.lock import inputs_digest
 from cognix.resolve.runsteps import RunItem, RunPlan, plan_run_steps
 from cognix.resolve.system import SystemPackage, map_apt_packages
-
-COG_YAML = "cog.yaml"
-DOCKERIGNORE = ".dockerignore"
-_MAX_WALK_UP = 100
 
 
 @dataclass(frozen=True)
@@ -57,21 +61,6 @@ class Project:
         return inputs_digest(self.directory, self.inputs)
 
 
-def find_project_dir(start: Path) -> Path:
-    """Return the nearest directory at or above `start` that holds a cog.yaml."""
-    current = start.resolve()
-    for _ in range(_MAX_WALK_UP):
-        if (current / COG_YAML).is_file():
-            return current
-        if current.parent == current:
-            break
-        current = current.parent
-    raise InputError(
-        f"no {COG_YAML} found in {start} or any folder above it",
-        "run cognix inside a Cog project, pass --project DIR, or create one with `cognix init`",
-    )
-
-
 def load_project(directory: Path) -> Project:
     """Read and validate the project in `directory`; raise `ConfigError` listing problems.
 
@@ -82,7 +71,7 @@ def load_project(directory: Path) -> Project:
         project = _load_project(directory)
         _read_dockerignore(directory)
     files = [project.cog_yaml, *project.requirements.files]
-    files += [directory / name for name in (SETTINGS_FILE, DOCKERIGNORE)]
+    files += [directory / name for name in OPTIONAL_INPUTS]
     inputs = tuple((path, reads[path.resolve()]) for path in files if path.resolve() in reads)
     return dataclasses.replace(project, inputs=inputs)
 

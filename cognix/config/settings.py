@@ -38,11 +38,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from cognix.config.files import UnreadableFile, read_project_file
+from cognix.config.files import SETTINGS_FILE, UnreadableFile, read_project_file
 from cognix.errors import ConfigError, Location, Problem
 from cognix.resolve.pins import known_pins
 
-SETTINGS_FILE = "cognix.toml"
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]

@@ -106,6 +106,10 @@ def resolve_lock(
     tool_table = {
         "lock-version": LOCK_VERSION,
         "inputs-digest": digest,
+        "inputs": [
+            path.resolve().relative_to(project.directory.resolve()).as_posix()
+            for path, _ in project.inputs
+        ],
         "exclude-newer": exclude_newer,
         "target": {"python": minor, "platform": target.platform},
         "cog": {"sdk": locked.get("cog", "")},
