@@ -168,36 +168,6 @@ def test_verbose_shows_every_external_command(tmp_path: Path, cognix) -> None:
 
 
 @pytest.mark.network
-def test_ctrl_c_stops_the_server_and_exits_130(tmp_path: Path, cognix) -> None:
-    project = tmp_path / "slow"
-    shutil.copytree(EXAMPLES / "hello-world", project)
-    started = tmp_path / "started"
-    (project / "predict.py").write_text(
-        "import time\nfrom pathlib import Path\nfrom cog import BasePredictor\n\n"
-        "class Predictor(BasePredictor):\n"
-        "    def predict(self, name: str) -> str:\n"
-        f"        Path({str(started)!r}).write_text('yes')\n"
-        "        time.sleep(120)\n"
-        "        return name\n"
-    )
-    assert cognix("lock", "--project", str(project)).code == 0
-
-    command = [sys.executable, "-m", "cognix", "predict", "--local", "--project", str(project)]
-    with subprocess.Popen([*command, "-i", "name=x"], stderr=subprocess.PIPE, text=True) as run:
-        deadline = time.monotonic() + 120
-        while not started.exists() and time.monotonic() < deadline and run.poll() is None:
-            time.sleep(0.1)
-        assert started.exists(), "the prediction never started"
-        assert servers_running_in(project) != []
-        run.send_signal(signal.SIGINT)
-        _, stderr = run.communicate(timeout=30)
-
-    assert run.returncode == 130
-    assert stderr.splitlines()[-1] == "interrupted"
-    assert servers_running_in(project) == []
-
-
-@pytest.mark.network
 def test_cog_yaml_environment_reaches_the_predictor(tmp_path: Path, cognix) -> None:
     project = project_with_predictor(
         tmp_path,
@@ -233,6 +203,24 @@ def start_slow_prediction(tmp_path: Path, cognix) -> tuple[Path, Path, list[str]
     assert cognix("lock", "--project", str(project)).code == 0
     command = [sys.executable, "-m", "cognix", "predict", "--local", "--project", str(project)]
     return project, started, [*command, "-i", "name=x"]
+
+
+@pytest.mark.network
+def test_ctrl_c_stops_the_server_and_exits_130(tmp_path: Path, cognix) -> None:
+    project, started, command = start_slow_prediction(tmp_path, cognix)
+
+    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as run:
+        deadline = time.monotonic() + 120
+        while not started.exists() and time.monotonic() < deadline and run.poll() is None:
+            time.sleep(0.1)
+        assert started.exists(), "the prediction never started"
+        assert servers_running_in(project) != []
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=30)
+
+    assert run.returncode == 130
+    assert stderr.splitlines()[-1] == "interrupted"
+    assert servers_running_in(project) == []
 
 
 @pytest.mark.network
