@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cognix import external
 from cognix.errors import ExternalCommandFailed, JobFailed
+from cognix.resolve.nearby_wheels import wheel_suggestion
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,11 @@ def resolve_wheels(
                 pool.submit(_compile, requirements, annotated,
                             ["--annotation-style", "line", *common]),
             ]  # fmt: skip
-            for finished in runs:
-                finished.result()
+            try:
+                for finished in runs:
+                    finished.result()
+            except JobFailed as error:
+                raise _with_wheel_suggestion(error, target) from None
         return Resolution(lock.read_text("utf-8"), _dependencies(annotated.read_text("utf-8")))
 
 
@@ -130,6 +134,14 @@ def _index_arguments(request: ResolutionRequest, folder: Path) -> list[str]:
     if request.prereleases:
         argv += ["--prerelease", "allow"]
     return argv
+
+
+def _with_wheel_suggestion(error: JobFailed, target: PythonTarget) -> JobFailed:
+    """Add the nearest releases that have a wheel to a failure caused by a missing one."""
+    suggestion = wheel_suggestion(error.message, target.python, target.manylinux)
+    if suggestion is None:
+        return error
+    return JobFailed(error.message, f"{suggestion}; cognix installs wheels only")
 
 
 def _resolution_failed(error: ExternalCommandFailed) -> JobFailed:
