@@ -206,7 +206,16 @@ def start_slow_prediction(tmp_path: Path, cognix) -> tuple[Path, Path, list[str]
 
 
 @pytest.mark.network
-def test_ctrl_c_stops_the_server_and_exits_130(tmp_path: Path, cognix) -> None:
+@pytest.mark.parametrize(
+    ("signal_number", "code", "last_line"),
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "error: interrupted by SIGTERM"),
+    ],
+)
+def test_signal_stops_the_server(
+    tmp_path: Path, cognix, signal_number: int, code: int, last_line: str
+) -> None:
     project, started, command = start_slow_prediction(tmp_path, cognix)
 
     with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as run:
@@ -215,28 +224,11 @@ def test_ctrl_c_stops_the_server_and_exits_130(tmp_path: Path, cognix) -> None:
             time.sleep(0.1)
         assert started.exists(), "the prediction never started"
         assert servers_running_in(project) != []
-        run.send_signal(signal.SIGINT)
+        run.send_signal(signal_number)
         _, stderr = run.communicate(timeout=30)
 
-    assert run.returncode == 130
-    assert stderr.splitlines()[-1] == "interrupted"
-    assert servers_running_in(project) == []
-
-
-@pytest.mark.network
-def test_sigterm_stops_the_server_and_exits_143(tmp_path: Path, cognix) -> None:
-    project, started, command = start_slow_prediction(tmp_path, cognix)
-    with subprocess.Popen(command, stderr=subprocess.PIPE, text=True) as run:
-        deadline = time.monotonic() + 120
-        while not started.exists() and time.monotonic() < deadline and run.poll() is None:
-            time.sleep(0.1)
-        assert started.exists(), "the prediction never started"
-        assert servers_running_in(project) != []
-        run.send_signal(signal.SIGTERM)
-        _, stderr = run.communicate(timeout=30)
-
-    assert run.returncode == 143
-    assert stderr.splitlines()[-1] == "error: interrupted by SIGTERM"
+    assert run.returncode == code
+    assert stderr.splitlines()[-1] == last_line
     assert servers_running_in(project) == []
 
 
