@@ -11,12 +11,15 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from cognix import __version__
 from cognix.errors import EXIT_INTERRUPTED, CognixError, ConfigError, Problem, for_terminal
+
+if TYPE_CHECKING:
+    from cognix.commands import LockResult
 
 app = typer.Typer(
     name="cognix",
@@ -100,13 +103,34 @@ def lock(
             return
     from cognix.commands import lock_project
 
-    result = lock_project(project, upgrade=upgrade, deep=deep)
+    _show_lock_result(lock_project(project, upgrade=upgrade, deep=deep))
+
+
+def _show_lock_result(result: LockResult) -> None:
     _print_warnings(result.warnings)
     for note in result.notes:
         _say(f"note: {note}")
     for finding in result.findings:
         _say(f"warning: {finding}")
     _say(result.summary(), err=False)
+
+
+@app.command()
+def generate(
+    project: ProjectOption = None,
+    locked: Annotated[
+        bool, typer.Option("--locked", help="Fail instead of locking when the lock is stale.")
+    ] = False,
+) -> None:
+    """Write flake.nix, flake.lock and .cognix/ for `nix build .#image`."""
+    from cognix.commands import generate_project
+
+    result = generate_project(project, locked=locked)
+    if result.lock is not None:
+        _show_lock_result(result.lock)
+    _say(result.summary(), err=False)
+    if result.untracked_hint is not None:
+        _say(f"note: {result.untracked_hint}")
 
 
 @app.command()
@@ -141,6 +165,67 @@ def predict(
         typer.echo(result.text)
     for path in result.files:
         _say(f"wrote {path}")
+
+
+@app.command()
+def build(
+    project: ProjectOption = None,
+    locked: Annotated[
+        bool,
+        typer.Option("--locked", help="Fail instead of locking when pylock.toml is stale."),
+    ] = False,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            help="docker, podman, docker-archive:PATH, oci-archive:PATH or oci:DIR "
+            "(default: docker when its daemon answers, else podman).",
+        ),
+    ] = None,
+    tag: Annotated[
+        str | None, typer.Option("--tag", "-t", help="Name the image NAME[:TAG].")
+    ] = None,
+    nix_options: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--nix-option",
+            metavar="NAME=VALUE",
+            help="Pass `--option NAME VALUE` to Nix (substituters, builders…); repeatable.",
+        ),
+    ] = None,
+) -> None:
+    """Build the image with Nix, then load it into docker or podman or write it out."""
+    from cognix.commands import build_project
+
+    result = build_project(
+        project,
+        locked=locked,
+        output=output,
+        tag=tag,
+        nix_options=[_nix_option(text) for text in nix_options or []],
+        progress=_relay_tool_line,
+    )
+    if logging.getLogger("cognix").isEnabledFor(logging.DEBUG):
+        _say(f"stream script: {result.stream_script}")
+    _say(result.summary(), err=False)
+
+
+def _nix_option(text: str) -> tuple[str, str]:
+    """Split one `--nix-option NAME=VALUE` (typer has no repeatable two-value option)."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        from cognix.errors import InputError
+
+        raise InputError(
+            f"--nix-option {text!r} is not NAME=VALUE",
+            "e.g. --nix-option substituters=https://cache.example.org",
+        )
+    return name.strip(), value
+
+
+def _relay_tool_line(line: str) -> None:
+    """Show one line of a tool's own progress (Nix's), indented under cognix's lines."""
+    _say(f"  {line}")
 
 
 def _up_to_date_summary(project: Path | None) -> str | None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime
 import logging
 import shlex
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cognix.config.files import COG_YAML, find_project_dir
 from cognix.config.load import Project, load_project
@@ -24,6 +25,9 @@ from cognix.lock import (
     write_atomically,
 )
 from cognix.resolve.runsteps import RunPlan
+
+if TYPE_CHECKING:
+    from cognix.image import ExportResult
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +212,55 @@ def _resolution_date(previous: str | None) -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class GenerateResult:
+    """What `cognix generate` did: the files it changed, and whether git hides them."""
+
+    project_dir: Path
+    written: list[Path]
+    untracked_hint: str | None
+    lock: LockResult | None = None
+
+    def summary(self) -> str:
+        """Return the one-line human summary."""
+        if not self.written:
+            return "flake.nix, flake.lock and .cognix/ are up to date"
+        names = ", ".join(path.name + ("/" if path.is_dir() else "") for path in self.written)
+        return f"wrote {names}"
+
+
+def generate_project(directory: Path | None, *, locked: bool = False) -> GenerateResult:
+    """Write the project's flake.nix, flake.lock and .cognix/, locking first if needed.
+
+    With `locked`, a missing or stale lock is an error instead (for CI).
+    """
+    from cognix.nixgen import GENERATED_NAMES, render_project, write_generated
+
+    project = open_project(directory)
+    lock_result = None
+    if locked:
+        state = lock_state(project)
+        if state != "up to date":
+            raise InputError(
+                f"{LOCK_FILE} is {state} and --locked forbids writing it",
+                "run `cognix lock` and commit pylock.toml, or leave out --locked",
+            )
+    else:
+        lock_result = ensure_lock(project)
+
+    lock_text = (project.directory / LOCK_FILE).read_text("utf-8")
+    written = write_generated(project.directory, render_project(project, lock_text))
+    hint = None
+    if _inside_git_checkout(project.directory):
+        # Nix copies only tracked files of a git checkout into the store.
+        hint = f"for `nix build .#image`, git add {' '.join(GENERATED_NAMES)} {LOCK_FILE}"
+    return GenerateResult(project.directory, written, hint, lock_result)
+
+
+def _inside_git_checkout(directory: Path) -> bool:
+    return any((folder / ".git").exists() for folder in (directory, *directory.parents))
+
+
 def init_project(directory: Path) -> list[Path]:
     """Write a commented cog.yaml and predict.py into `directory`; never overwrite."""
     from cognix.templates import write_starter_project
@@ -238,3 +291,57 @@ def predict_locally(
     lock = ensure_lock(project)
     shown = run_local_prediction(project, prepared, output)
     return PredictResult(shown.text, shown.files, lock, project.warnings)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What `cognix build` made: the stream script Nix built, and where the image went."""
+
+    stream_script: Path
+    export: ExportResult
+
+    def summary(self) -> str:
+        """Return the one-line human summary."""
+        return f"built {self.export.reference or 'the image'} → {self.export.output}"
+
+
+def build_project(
+    directory: Path | None,
+    *,
+    locked: bool = False,
+    output: str | None = None,
+    tag: str | None = None,
+    nix_options: Sequence[tuple[str, str]] = (),
+    progress: Callable[[str], None] | None = None,
+) -> BuildResult:
+    """Lock if needed, generate the flake, build the image with Nix, and export it.
+
+    The output, the tag and Nix itself are checked first, so that a wrong flag or a missing
+    program stops the command before the lock or the build takes its time.
+    """
+    from cognix.image import build_image_script, choose_output, export_image
+    from cognix.image.destination import check_reference
+    from cognix.image.nix_build import MINIMUM_NIX, require_nix
+
+    target = choose_output(output)
+    if tag is not None:
+        check_reference(tag)
+    require_nix(MINIMUM_NIX)
+    generated = generate_project(directory, locked=locked)
+    script = build_image_script(
+        generated.project_dir,
+        nix_options=nix_options,
+        progress=progress,
+        minimum_nix=_minimum_nix(generated.project_dir),
+    )
+    return BuildResult(script, export_image(script, target, tag))
+
+
+def _minimum_nix(project_dir: Path) -> str:
+    """Return the oldest Nix that builds the project: its pin's, and never below flakes'."""
+    from cognix.image.nix_build import MINIMUM_NIX, newer_version
+    from cognix.resolve.pins import known_pins
+
+    info = read_lock_info(project_dir / LOCK_FILE)
+    pins = [pin for pin in known_pins() if info is not None and pin.rev == info.nixpkgs_rev]
+    return newer_version(MINIMUM_NIX, *(pin.min_nix for pin in pins))

@@ -85,11 +85,16 @@ def run_local_prediction(
     return _predict_with_server(project, venv, prepared, output)
 
 
-def schema_of(project: Project, ref: str) -> dict[str, Any]:
-    """Return the predictor's OpenAPI schema; schema errors become located config errors."""
+def schema_of(project: Project, ref: str, *, cog_version: str = "") -> dict[str, Any]:
+    """Return the predictor's OpenAPI schema; schema errors become located config errors.
+
+    `cog_version` goes into the schema's info.version; empty keeps the schema module's own.
+    """
     from cognix.schema import SchemaError, predictor_schema
 
     try:
+        if cog_version:
+            return predictor_schema(project.directory, ref, cog_version=cog_version)
         return predictor_schema(project.directory, ref)
     except SchemaError as error:
         location = Location(error.path, error.line, error.column)

@@ -1,0 +1,87 @@
+"""Write `.cognix/project.json`: what cog.yaml and cognix.toml say about the image.
+
+The lock holds every version; this file holds the rest the Nix library needs at evaluation
+time: the image name, the predictor, the environment, layering, and the label values Cog's
+images carry. The OpenAPI schema label is computed here, before Nix evaluates anything;
+the build derives the schema again from /src and stops when the two differ.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from cognix.config.load import Project
+from cognix.errors import InputError
+from cognix.predict.local import schema_of
+from cognix.schema._openapi import dumps
+
+# Cog's own rule (pkg/config/image_name.go): lowercase, spaces to dashes, other characters
+# outside [a-z0-9-] dropped, at most 30 characters with the prefix.
+_IMAGE_NAME_LIMIT = 30
+_DROPPED = re.compile(r"[^a-z0-9-]")
+
+
+def default_image_name(folder_name: str) -> str:
+    """Return the image name Cog gives a project folder: `cog-<folder>`."""
+    name = _DROPPED.sub("", folder_name.lower().replace(" ", "-"))
+    return ("cog-" + name)[:_IMAGE_NAME_LIMIT]
+
+
+def project_document(project: Project, tool: dict[str, Any]) -> dict[str, Any]:
+    """Return project.json's content for `project` and its lock's `[tool.cognix]` table."""
+    config = project.config
+    predictor = config.predictor_ref
+    if predictor is None:
+        raise InputError(
+            "cog.yaml names no predictor, and an image needs one",
+            "add `predict: predict.py:Predictor` (or `run:`) to cog.yaml",
+        )
+    cog_version = str(tool.get("cog", {}).get("sdk", ""))
+    schema = dumps(schema_of(project, predictor, cog_version=cog_version))
+
+    name = config.image or default_image_name(project.directory.resolve().name)
+    return {
+        "name": name,
+        "predictor": predictor,
+        "trainer": config.train,
+        "gpu": config.build.gpu,
+        "concurrency": config.concurrency.max if config.concurrency else None,
+        "environment": list(config.environment),
+        "max-layers": project.settings.image.max_layers,
+        "extra-nixpkgs": list(project.settings.image.extra_nixpkgs),
+        "labels": _labels(project, tool, name, schema, cog_version),
+    }
+
+
+def _labels(
+    project: Project, tool: dict[str, Any], name: str, schema: str, cog_version: str
+) -> dict[str, str]:
+    """Return the image labels Cog sets (pkg/image/build.go), plus OCI's title."""
+    return {
+        "org.opencontainers.image.description": "Cog model built by cognix from pylock.toml",
+        "org.opencontainers.image.title": name,
+        "run.cog.config": _config_label(project, tool),
+        "run.cog.has_init": "true",
+        "run.cog.openapi_schema": schema,
+        "run.cog.version": cog_version,
+    }
+
+
+def _config_label(project: Project, tool: dict[str, Any]) -> str:
+    """Return `run.cog.config`: the completed config, compact, `run` under `predict`."""
+    config = project.config.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    if config.pop("run", None) is not None:
+        config["predict"] = project.config.predictor_ref
+    cuda = tool.get("cuda")
+    if cuda is not None:
+        config["build"]["cuda"] = cuda["version"]
+        if "cudnn" in cuda:
+            config["build"]["cudnn"] = cuda["cudnn"]
+    return json.dumps(config, separators=(",", ":"), ensure_ascii=False)
+
+
+def render_project_json(document: dict[str, Any]) -> str:
+    """Return project.json's text: sorted keys, so equal content gives equal bytes."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

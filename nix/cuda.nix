@@ -1,0 +1,83 @@
+/**
+  What a GPU image needs beyond its wheels: the driver's libraries left to run time, the
+  variables that let the NVIDIA container runtime inject them, and nixpkgs' CUDA libraries
+  when no locked wheel brings CUDA (the lock's `cuda.source` then starts with "nixpkgs").
+  nixpkgs marks CUDA unfree; `unfreeNames` is exactly what the generated flake admits.
+
+  # Type
+
+  ```
+  cuda :: AttrSet -> { packages; unfreeNames; driverLibraries; environment; libraryPath; }
+  ```
+*/
+{
+  # The lock's `[tool.cognix.cuda]` table, or null for CPU images.
+  cuda,
+  # Whether cog.yaml asks for a GPU.
+  gpu,
+  # The lock's system packages: [ { apt; nixpkgs = [ path ]; kind; } ].
+  systemPackages,
+  # attributes.nix, applied to the pinned pkgs; only used when CUDA comes from nixpkgs.
+  attributes,
+}:
+let
+  inherit (builtins)
+    concatMap
+    filter
+    map
+    replaceStrings
+    substring
+    ;
+
+  fromNixpkgs = cuda != null && substring 0 8 cuda.source == "nixpkgs ";
+  cudaSet = "cudaPackages_" + replaceStrings [ "." ] [ "_" ] cuda.version;
+
+  # The runtime libraries torch and its peers load; the toolkit's compilers stay out.
+  runtimeAttributes = map (name: "${cudaSet}.${name}") [
+    "cuda_cudart"
+    "libcublas"
+    "cudnn"
+  ];
+
+  aptAttributes = concatMap (entry: entry.nixpkgs) (
+    filter (entry: entry.kind == "cuda") systemPackages
+  );
+
+  attributePaths = (if fromNixpkgs then runtimeAttributes else [ ]) ++ aptAttributes;
+in
+{
+  packages = map (attributes.byPath "the lock's CUDA ${
+    if cuda == null then "" else cuda.version
+  }") attributePaths;
+
+  unfreeNames = map attributes.packageName attributePaths;
+
+  # Sonames the NVIDIA driver provides; the container runtime mounts them at run time
+  # (libnvidia-container's compute, utility and video libraries), so no image carries them.
+  driverLibraries = [
+    "libcuda.so.1"
+    "libcudadebugger.so.1"
+    "libnvidia-ml.so.1"
+    "libnvidia-ptxjitcompiler.so.1"
+    "libnvidia-nvvm.so.4"
+    "libnvidia-opencl.so.1"
+    "libnvidia-cfg.so.1"
+    "libnvidia-allocator.so.1"
+    "libnvcuvid.so.1"
+    "libnvidia-encode.so.1"
+    "libnvidia-opticalflow.so.1"
+  ];
+
+  # Where nvidia-container-toolkit puts the driver: Debian-style and RHEL-style hosts.
+  libraryPath =
+    if gpu then
+      [
+        "/usr/lib64"
+        "/usr/lib/x86_64-linux-gnu"
+        "/usr/local/nvidia/lib64"
+      ]
+    else
+      [ ];
+
+  environment = if gpu then { NVIDIA_DRIVER_CAPABILITIES = "all"; } else { };
+}
