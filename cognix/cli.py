@@ -106,13 +106,13 @@ def lock(
     _show_lock_result(lock_project(project, upgrade=upgrade, deep=deep))
 
 
-def _show_lock_result(result: LockResult) -> None:
+def _show_lock_result(result: LockResult, *, summary_to_stdout: bool = True) -> None:
     _print_warnings(result.warnings)
     for note in result.notes:
         _say(f"note: {note}")
     for finding in result.findings:
         _say(f"warning: {finding}")
-    _say(result.summary(), err=False)
+    _say(result.summary(), err=not summary_to_stdout)
 
 
 @app.command()
@@ -127,7 +127,7 @@ def generate(
 
     result = generate_project(project, locked=locked)
     if result.lock is not None:
-        _show_lock_result(result.lock)
+        _show_lock_result(result.lock, summary_to_stdout=False)
     _say(result.summary(), err=False)
     if result.untracked_hint is not None:
         _say(f"note: {result.untracked_hint}")

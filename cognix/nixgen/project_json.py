@@ -74,11 +74,16 @@ def _config_label(project: Project, tool: dict[str, Any]) -> str:
     config = project.config.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
     if config.pop("run", None) is not None:
         config["predict"] = project.config.predictor_ref
+    build = config["build"]
+    if "run" in build:
+        # Cog keeps each item as {"command": …, "mounts": …}, whichever way it was written.
+        build["run"] = [{"command": item} if isinstance(item, str) else item
+                        for item in build["run"]]  # fmt: skip
     cuda = tool.get("cuda")
     if cuda is not None:
-        config["build"]["cuda"] = cuda["version"]
+        build["cuda"] = cuda["version"]
         if "cudnn" in cuda:
-            config["build"]["cudnn"] = cuda["cudnn"]
+            build["cudnn"] = cuda["cudnn"]
     return json.dumps(config, separators=(",", ":"), ensure_ascii=False)
 
 
