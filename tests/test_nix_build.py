@@ -1,0 +1,69 @@
+"""A real image build with real nixpkgs: `pytest -m nixbuild` where Nix can fetch it.
+
+The build needs github.com (the pinned nixpkgs) and cache.nixos.org (its binary cache),
+and PyPI for the wheels. This project's own machines reach only PyPI, so there the test
+is skipped with that reason; it is never replaced by an evaluation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from cognix import external
+
+from conftest import EXAMPLES
+
+pytestmark = pytest.mark.nixbuild
+
+NIX = ["nix", "--extra-experimental-features", "nix-command flakes"]
+NEEDED_HOSTS = ("https://cache.nixos.org/nix-cache-info", "https://github.com")
+
+
+@pytest.fixture(scope="module")
+def reachable_nixpkgs() -> None:
+    """Skip unless Nix is installed and nixpkgs and its cache can be fetched."""
+    if shutil.which("nix") is None:
+        pytest.skip("nix is not installed")
+    for url in NEEDED_HOSTS:
+        try:
+            httpx.head(url, timeout=5.0, follow_redirects=True)
+        except httpx.HTTPError as error:
+            pytest.skip(f"{url} is unreachable from this machine ({type(error).__name__})")
+
+
+def stream_digest(script: Path, destination: Path) -> str:
+    """Run the stream script into `destination` and return the archive's sha256."""
+    from cognix.image.export import export_image
+
+    export_image(script, f"docker-archive:{destination}", None)
+    return hashlib.sha256(destination.read_bytes()).hexdigest()
+
+
+def build_script(project: Path, *extra: str) -> Path:
+    # Nix 2.8 has no --print-out-paths; --json names the outputs.
+    completed = external.run(
+        [*NIX, "build", f"path:{project}#image", "--no-link", "--json", *extra]
+    )
+    return Path(json.loads(completed.stdout)[0]["outputs"]["out"])
+
+
+@pytest.mark.usefixtures("reachable_nixpkgs")
+def test_hello_world_image_is_identical_over_two_builds(cognix, tmp_path: Path) -> None:
+    project = tmp_path / "hello-world"
+    shutil.copytree(EXAMPLES / "hello-world", project)
+    assert cognix("generate", "--locked", "--project", str(project)).code == 0
+
+    script = build_script(project)
+    first = stream_digest(script, tmp_path / "first.tar")
+    # --rebuild builds every derivation of the image again and fails if any output differs.
+    rebuilt = build_script(project, "--rebuild")
+    second = stream_digest(rebuilt, tmp_path / "second.tar")
+
+    assert rebuilt == script
+    assert first == second
