@@ -205,6 +205,10 @@ def build(
         nix_options=[_nix_option(text) for text in nix_options or []],
         progress=_relay_tool_line,
     )
+    lock_result = result.generated.lock
+    if lock_result is not None and lock_result.changed:
+        _print_warnings(lock_result.warnings)
+        _say(lock_result.summary())
     if logging.getLogger("cognix").isEnabledFor(logging.DEBUG):
         _say(f"stream script: {result.stream_script}")
     _say(result.summary(), err=False)

@@ -295,8 +295,9 @@ def predict_locally(
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What `cognix build` made: the stream script Nix built, and where the image went."""
+    """What `cognix build` made: the generated files, the stream script, the image's place."""
 
+    generated: GenerateResult
     stream_script: Path
     export: ExportResult
 
@@ -334,7 +335,7 @@ def build_project(
         progress=progress,
         minimum_nix=_minimum_nix(generated.project_dir),
     )
-    return BuildResult(script, export_image(script, target, tag))
+    return BuildResult(generated, script, export_image(script, target, tag))
 
 
 def _minimum_nix(project_dir: Path) -> str:

@@ -30,20 +30,19 @@
   # shell.nix.
   shell,
 }:
-pkgs.runCommand "openapi-schema.json"
-  {
-    expected = pkgs.writeText "openapi-schema-label.json" expected;
-  }
-  ''
-    mkdir modules
-    ln -s ${schemaModule} modules/cognix_schema
-    export PYTHONPATH=$PWD/modules
-    cd ${source}
-    ${pkgs.python3.interpreter} -m cognix_schema . ${shell.quote predictor} \
-      --cog-version ${shell.quote cogVersion} > $out
-    if ! cmp -s $out $expected; then
-      echo "the predictor changed after \`cognix generate\`: its OpenAPI schema differs" >&2
-      echo "from the one in .cognix/project.json; run \`cognix generate\` again" >&2
-      exit 1
-    fi
-  ''
+let
+  label = pkgs.writeText "openapi-schema-label.json" expected;
+in
+pkgs.runCommand "openapi-schema.json" { } ''
+  mkdir modules
+  ln -s ${schemaModule} modules/cognix_schema
+  export PYTHONPATH=$PWD/modules
+  cd ${source}
+  ${pkgs.python3.interpreter} -m cognix_schema . ${shell.quote predictor} \
+    --cog-version ${shell.quote cogVersion} > $out
+  if ! cmp -s $out ${label}; then
+    echo "the predictor changed after \`cognix generate\`: its OpenAPI schema differs" >&2
+    echo "from the one in .cognix/project.json; run \`cognix generate\` again" >&2
+    exit 1
+  fi
+''

@@ -16,6 +16,10 @@ REPO = Path(__file__).resolve().parent.parent
 CASES = REPO / "tests" / "data" / "cases"
 CORPUS = REPO / "tests" / "data" / "corpus"
 EXAMPLES = REPO / "examples"
+# The nixpkgs contract stub of DESIGN.md section 9, and the data tables it reads.
+STUB = REPO / "tests" / "nix" / "nixpkgs-stub"
+DATA = REPO / "cognix" / "data"
+DATA_TABLES = ("apt-to-nixpkgs.toml", "nixpkgs-pins.toml", "torch-cuda.toml")
 
 
 @dataclass(frozen=True)
@@ -49,3 +53,48 @@ def copy_case(name: str, destination: Path) -> Path:
     target = destination / name
     shutil.copytree(CASES / name, target)
     return target
+
+
+@dataclass(frozen=True)
+class DockerArchive:
+    """A small real image written by umoci and skopeo: its docker-archive and its name."""
+
+    path: Path
+    reference: str
+
+
+@pytest.fixture(scope="session")
+def docker_archive(tmp_path_factory: pytest.TempPathFactory) -> DockerArchive:
+    """Return a one-layer docker-archive named `cog-test:abc`, as a stream script would write."""
+    from cognix import external
+
+    for program in ("umoci", "skopeo"):
+        if shutil.which(program) is None:
+            pytest.skip(f"{program} is not installed")
+    work = tmp_path_factory.mktemp("image")
+    layout, bundle = f"{work / 'layout'}:base", work / "bundle"
+    external.run(["umoci", "init", "--layout", str(work / "layout")])
+    external.run(["umoci", "new", "--image", layout])
+    external.run(["umoci", "unpack", "--rootless", "--image", layout, str(bundle)])
+    (bundle / "rootfs" / "hello.txt").write_text("hello\n")
+    external.run(["umoci", "repack", "--image", layout, str(bundle)])
+    external.run(["umoci", "config", "--image", layout, "--config.cmd", "/hello.txt"])
+    archive = DockerArchive(work / "image.tar", "cog-test:abc")
+    destination = f"docker-archive:{archive.path}:{archive.reference}"
+    external.run(["skopeo", "--insecure-policy", "copy", "--quiet", f"oci:{layout}", destination])
+    return archive
+
+
+def stub_flake_dir(destination: Path) -> Path:
+    """Copy the stub to `destination` as a flake usable with `--override-input nixpkgs`.
+
+    Nix copies a `path:` flake's directory alone into the store, where the stub's
+    ../../../cognix/data does not exist, so the data tables go into ./cognix-data/ of the
+    copy (tests/nix/nixpkgs-stub/data.nix reads them from there when present).
+    """
+    copy = destination / "nixpkgs-stub"
+    shutil.copytree(STUB, copy)
+    (copy / "cognix-data").mkdir()
+    for table in DATA_TABLES:
+        shutil.copy2(DATA / table, copy / "cognix-data" / table)
+    return copy

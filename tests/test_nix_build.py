@@ -21,7 +21,6 @@ from conftest import EXAMPLES
 
 pytestmark = pytest.mark.nixbuild
 
-NIX = ["nix", "--extra-experimental-features", "nix-command flakes"]
 NEEDED_HOSTS = ("https://cache.nixos.org/nix-cache-info", "https://github.com")
 
 
@@ -47,9 +46,8 @@ def stream_digest(script: Path, destination: Path) -> str:
 
 def build_script(project: Path, *extra: str) -> Path:
     # Nix 2.8 has no --print-out-paths; --json names the outputs.
-    completed = external.run(
-        [*NIX, "build", f"path:{project}#image", "--no-link", "--json", *extra]
-    )
+    argv = external.nix_command("nix", "build", f"path:{project}#image", "--no-link", "--json")
+    completed = external.run([*argv, *extra])
     return Path(json.loads(completed.stdout)[0]["outputs"]["out"])
 
 
