@@ -129,7 +129,11 @@ def test_too_old_nix_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         build_image_script(tmp_path)
     assert caught.value.exit_code == EXIT_TOOL_MISSING
     assert caught.value.message == "Nix 2.3.16 is too old: cognix needs Nix 2.4 or newer"
-    assert (caught.value.hint or "").startswith("install a newer Nix from https://nixos.org")
+    assert caught.value.hint == (
+        "install Nix 2.4 or newer from https://nixos.org/download (distribution packages may "
+        "be older), or choose an older nixpkgs pin with cognix.toml's [nixpkgs] rev and run "
+        "`cognix lock`"
+    )
 
 
 @needs_nix

@@ -89,7 +89,9 @@ def require_nix(minimum: str = MINIMUM_NIX) -> str:
     if _version_tuple(version) < _version_tuple(minimum):
         raise ToolMissing(
             f"Nix {version} is too old: cognix needs Nix {minimum} or newer",
-            NIX_INSTALL_HINT.replace("install Nix", "install a newer Nix", 1),
+            f"install Nix {minimum} or newer from https://nixos.org/download (distribution "
+            "packages may be older), or choose an older nixpkgs pin with cognix.toml's "
+            "[nixpkgs] rev and run `cognix lock`",
         )
     return nix
 
