@@ -91,6 +91,7 @@ let
       "flake.nix"
       "flake.lock"
       "result"
+      "result-*"
     ];
   };
 

@@ -98,3 +98,19 @@ def stub_flake_dir(destination: Path) -> Path:
     for table in DATA_TABLES:
         shutil.copy2(DATA / table, copy / "cognix-data" / table)
     return copy
+
+
+def corpus_project(tmp_path: Path, number: str, predictor: str = "predict.py:Predictor") -> Path:
+    """Lay out corpus file `number` as a project with a predictor that check accepts."""
+    project = tmp_path / number
+    project.mkdir()
+    shutil.copy(CORPUS / f"{number}.yaml", project / "cog.yaml")
+    requirements = CORPUS / f"{number}.requirements.txt"
+    if requirements.exists():
+        shutil.copy(requirements, project / "requirements.txt")
+    file, _, name = predictor.partition(":")
+    (project / file).parent.mkdir(parents=True, exist_ok=True)
+    (project / file).write_text(
+        f"class {name}:\n    def predict(self) -> str:\n        return ''\n"
+    )
+    return project

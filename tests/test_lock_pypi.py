@@ -6,7 +6,6 @@ even torch locks without downloading its wheels.
 
 from __future__ import annotations
 
-import shutil
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from packaging.pylock import Pylock
 
-from conftest import CORPUS, copy_case
+from conftest import copy_case, corpus_project
 
 pytestmark = pytest.mark.network
 
@@ -28,22 +27,6 @@ def lock_document(project: Path) -> dict[str, Any]:
 
 def versions(document: dict[str, Any]) -> dict[str, str]:
     return {package["name"]: package["version"] for package in document["packages"]}
-
-
-def corpus_project(tmp_path: Path, number: str, predictor: str = "predict.py:Predictor") -> Path:
-    """Lay out corpus file `number` as a project with a predictor that check accepts."""
-    project = tmp_path / number
-    project.mkdir()
-    shutil.copy(CORPUS / f"{number}.yaml", project / "cog.yaml")
-    requirements = CORPUS / f"{number}.requirements.txt"
-    if requirements.exists():
-        shutil.copy(requirements, project / "requirements.txt")
-    file, _, name = predictor.partition(":")
-    (project / file).parent.mkdir(parents=True, exist_ok=True)
-    (project / file).write_text(
-        f"class {name}:\n    def predict(self) -> str:\n        return ''\n"
-    )
-    return project
 
 
 def test_torch_2_0_records_the_cuda_its_wheels_carry(tmp_path: Path, cognix) -> None:

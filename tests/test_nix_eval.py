@@ -20,7 +20,7 @@ import pytest
 from cognix import external
 from cognix.commands import generate_project
 
-from conftest import EXAMPLES, REPO, stub_flake_dir
+from conftest import EXAMPLES, REPO, corpus_project, stub_flake_dir
 
 NIXGEN = REPO / "tests" / "data" / "nixgen"
 STORE = r"/nix/store/[0-9a-z]{32}-"
@@ -210,3 +210,28 @@ def test_system_packages_and_run_steps_reach_the_image(folder: Path) -> None:
         "# the cog.yaml run item on line 10\n'echo' 'ready' > '/opt/cache/state'\n"
     )
     assert "HF_HOME=/opt/cache" in image["config"]["Env"]
+
+
+def test_every_generated_nix_file_parses(folder: Path, hello: tuple[Path, Any]) -> None:
+    projects = [hello[0]]
+    projects += [generated(NIXGEN / name, folder / f"parse-{name}") for name in ("opencv",)]
+    files = [path for project in projects for path in sorted(project.rglob("*.nix"))]
+
+    for path in files:
+        external.run(["nix-instantiate", "--parse", str(path)])
+    assert len(files) == len(projects) * (1 + len(list((REPO / "nix").glob("*.nix"))))
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("number", ["002", "017", "045"])
+def test_locked_corpus_files_give_flakes_that_evaluate(tmp_path: Path, number: str) -> None:
+    project = corpus_project(tmp_path, number)
+    generate_project(project)
+
+    image = evaluate(project)
+
+    for path in sorted(project.rglob("*.nix")):
+        external.run(["nix-instantiate", "--parse", str(path)])
+    packages = locked_packages(project)
+    assert len(image["wheels"]) == len(packages)
+    assert image["config"]["Cmd"] == ["python", "-m", "cog.server.http"]
