@@ -45,7 +45,8 @@
       ];
       binPath = builtins.concatStringsSep ":" (map (tool: "${tool}/bin") runtimeTools);
 
-      # Only what the wheel needs: pyproject.toml (metadata), README.md (readme), cognix/.
+      # Only what the wheel needs: pyproject.toml (metadata), README.md (readme), cognix/,
+      # and nix/, which the wheel carries as cognix/nix for `cognix generate`.
       source = builtins.path {
         name = "cognix-source";
         path = ./.;
@@ -60,9 +61,10 @@
             "pyproject.toml"
             "README.md"
             "cognix"
+            "nix"
           ]
           || (
-            builtins.substring 0 7 relative == "cognix/"
+            builtins.match "(cognix|nix)/.*" relative != null
             && builtins.match ".*(__pycache__|\\.pyc)$" relative == null
           );
       };

@@ -614,7 +614,7 @@ def test_the_project_flake_builds_cognix_from_pyproject_against_the_stub(tmp_pat
     assert args["build-system"] == ["hatchling"]
     assert args["pyproject"] is True
     assert args["pname"] == "cognix"
-    assert sorted(args["src"]) == ["README.md", "cognix", "pyproject.toml"]
+    assert sorted(args["src"]) == ["README.md", "cognix", "nix", "pyproject.toml"]
     prefix, variable, separator, path = args["makeWrapperArgs"]
     assert (prefix, variable, separator) == ("--prefix", "PATH", ":")
     assert [Path(entry).parent.name.split("-", 1)[1] for entry in path.split(":")] == [
