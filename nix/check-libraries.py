@@ -85,8 +85,8 @@ def main() -> int:
         print(f"missing library: {line}", file=sys.stderr)
     if missing:
         print(
-            f"{len(missing)} libraries are missing from the image. Add the apt packages "
-            "that provide them to cog.yaml's system_packages (`cognix lock` names them).",
+            "The image lacks the libraries above. Add the apt packages that provide them "
+            "to cog.yaml's system_packages (`cognix lock` names them).",
             file=sys.stderr,
         )
         return 1

@@ -46,9 +46,18 @@ let
   attributePaths = (if fromNixpkgs then runtimeAttributes else [ ]) ++ aptAttributes;
 in
 {
-  packages = map (attributes.byPath "the lock's CUDA ${
-    if cuda == null then "" else cuda.version
-  }") attributePaths;
+  # Each package's `lib` output where it has one: nixpkgs' CUDA redistributables move `lib`
+  # out of their default output (cuda-modules/generic-builders/manifest.nix), so the image
+  # and LD_LIBRARY_PATH need that output, not the default one.
+  packages = map (
+    path:
+    let
+      package = attributes.byPath "the lock's CUDA ${
+        if cuda == null then "" else cuda.version
+      }" path;
+    in
+    package.lib or package
+  ) attributePaths;
 
   unfreeNames = map attributes.packageName attributePaths;
 

@@ -3,8 +3,11 @@
   and the project source, with the configuration Cog's own images have (DESIGN.md section
   5). The result is a script that writes the image as a docker-archive to stdout.
 
-  Every store path is a layer until `maxLayers` is reached, the big ones (torch, the
-  nvidia-* wheels) first, so models that lock the same wheels share those layers. Times are
+  Every store path is a layer of its own until `maxLayers` is reached, so models that lock
+  the same wheels (torch, the nvidia-* ones) share those layers. nixpkgs orders the paths by
+  how many others refer to them; when the closure has more paths than `maxLayers` - 1, the
+  least referred-to share the last layer, and a wheel there is shared no more. Raising
+  cognix.toml's `[image] max-layers` (up to 125) keeps more of them apart. Times are
   nixpkgs' fixed 1970-01-01T00:00:01Z and the tag is derived from the image's
   configuration, so the same inputs give the same image.
 

@@ -22,7 +22,13 @@
   extraAttributes,
 }:
 let
-  inherit (builtins) concatMap filter map;
+  inherit (builtins)
+    concatMap
+    elem
+    filter
+    foldl'
+    map
+    ;
 
   packagesOfKind =
     kind:
@@ -37,6 +43,10 @@ in
 {
   inherit runtime;
   buildTools = packagesOfKind "build-tool";
-  # The library folders that LD_LIBRARY_PATH and the library check use, in lock order.
-  libraryPath = map (package: "${package}/lib") runtime;
+  # The library folders that LD_LIBRARY_PATH and the library check use, in lock order. A
+  # package's libraries are in its `lib` output where it has one, else in `out`, whichever
+  # output the mapping named (ffmpeg.bin, openssl's default `bin`), each folder once.
+  libraryPath = foldl' (folders: folder: if elem folder folders then folders else folders ++ [ folder ]) [ ] (
+    map (package: "${package.lib or package.out or package}/lib") runtime
+  );
 }

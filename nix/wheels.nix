@@ -93,6 +93,31 @@ let
 
   installerPath = "${python.pkgs.installer}/${python.sitePackages}";
 
+  # Bash for preFixup: remember the `$ORIGIN` RUNPATH entries of every ELF file of the
+  # output and register a postFixup hook, run after autoPatchelf's (registered when its
+  # setup hook was sourced), that appends those entries again where they are missing.
+  originRunpaths = ''
+    cognixOriginRunpaths=()
+    while IFS= read -r -d "" file; do
+      isELF "$file" || continue
+      runpath=$(patchelf --print-rpath "$file" 2>/dev/null) || continue
+      kept=$(tr ":" "\n" <<<"$runpath" | grep -F '$ORIGIN' | paste -sd ":" -) || true
+      if [ -n "$kept" ]; then
+        cognixOriginRunpaths+=("$file" "$kept")
+      fi
+    done < <(find "$out" -type f -print0 | sort -z)
+    cognixRestoreOriginRunpaths() {
+      local i current
+      for ((i = 0; i < ''${#cognixOriginRunpaths[@]}; i += 2)); do
+        current=$(patchelf --print-rpath "''${cognixOriginRunpaths[i]}")
+        if [[ $current != *'$ORIGIN'* ]]; then
+          patchelf --add-rpath "''${cognixOriginRunpaths[i + 1]}" "''${cognixOriginRunpaths[i]}"
+        fi
+      done
+    }
+    postFixupHooks+=(cognixRestoreOriginRunpaths)
+  '';
+
   mkWheel =
     name:
     let
@@ -122,14 +147,25 @@ let
 
       # `installer` is what nixpkgs' own wheel hook runs; --prefix puts the files where
       # python.buildEnv looks, and scripts get the Python that ran it in their shebang.
+      # installer reads the distribution name from the file name, so it gets the wheel under
+      # its own name, without the store hash (as nixpkgs' wheelUnpackHook does). It compiles
+      # bytecode with SOURCE_DATE_EPOCH set by stdenv (hash-checked .pyc); a fixed hash seed
+      # keeps the order of set constants, and so the .pyc bytes, the same from build to build.
       installPhase = ''
         runHook preInstall
-        PYTHONPATH=${installerPath} ${python.interpreter} -m installer --prefix "$out" "$src"
+        ln -s "$src" "$(stripHash "$src")"
+        PYTHONHASHSEED=0 PYTHONPATH=${installerPath} ${python.interpreter} -m installer \
+          --prefix "$out" "$(stripHash "$src")"
         runHook postInstall
       '';
 
+      # autoPatchelf sets the RUNPATH of each ELF file it patches to the folders where it
+      # found libraries, dropping the wheel's `$ORIGIN` entries, which libraries need to
+      # dlopen their siblings (cuDNN's sub-libraries, NVRTC's builtins). They are recorded
+      # here, before the fixup hooks, and appended again after autoPatchelf has run.
       preFixup = concatStringsSep "\n" (
         map (source: "addAutoPatchelfSearchPath ${source}/${python.sitePackages}") sources
+        ++ [ originRunpaths ]
       );
       # Missing libraries do not fail this derivation: they may come from the image's system
       # packages or the GPU driver. library-check.nix fails the image instead, naming them.

@@ -170,7 +170,7 @@ def test_the_library_check_names_each_missing_library(tmp_path: Path) -> None:
     assert failed.returncode == 1
     assert failed.stderr.splitlines() == [
         f"missing library: {wheel / 'ext.so'}: libgone.so.3",
-        "1 libraries are missing from the image. Add the apt packages that provide them to "
+        "The image lacks the libraries above. Add the apt packages that provide them to "
         "cog.yaml's system_packages (`cognix lock` names them).",
     ]
     assert passed.returncode == 0

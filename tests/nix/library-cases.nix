@@ -188,6 +188,21 @@ in
     expected = [ "${pkgs.glib.out}/lib" ];
   };
 
+  "system.libraryPath.lib-output-once" = {
+    actual =
+      (system [
+        {
+          apt = "ffmpeg";
+          nixpkgs = [
+            "ffmpeg.bin"
+            "ffmpeg.lib"
+          ];
+          kind = "runtime";
+        }
+      ] [ ]).libraryPath;
+    expected = [ "${pkgs.ffmpeg.lib}/lib" ];
+  };
+
   "run-steps.commands.none" = {
     actual = (runSteps [ ]).commands;
     expected = "";
