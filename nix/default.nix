@@ -87,6 +87,8 @@ let
     alwaysExcluded = [
       ".git"
       ".cognix"
+      # What an interrupted `cognix generate` may leave (write.py cleans these up too).
+      ".cognix.*"
       ".cog"
       "flake.nix"
       "flake.lock"

@@ -96,9 +96,46 @@ def github_reachable() -> bool:
 
 
 def test_flake_reference_is_a_path_flake(tmp_path: Path) -> None:
-    folder = tmp_path / "my model#1"
+    folder = tmp_path / "my-model_1.0+x"
     folder.mkdir()
-    assert flake_reference(folder) == f"path:{tmp_path}/my%20model%231"
+    assert flake_reference(folder) == f"path:{tmp_path}/my-model_1.0+x"
+
+
+@pytest.mark.parametrize("name", ["my model", "a#1", "q?z", "p%20c", "ünï"])
+def test_a_folder_nix_cannot_read_as_a_url_is_built_from_inside(tmp_path: Path, name: str) -> None:
+    # Nix 2.8 reads `path:/x/my%20model` as the folder `my%20model`, not `my model`.
+    folder = tmp_path / name
+    folder.mkdir()
+    assert flake_reference(folder) == "path:."
+
+
+@needs_nix
+@pytest.mark.parametrize("name", ["my model#1", "p%20c ü?"])
+def test_builds_in_a_folder_with_url_characters(
+    tmp_path: Path, docker_archive: DockerArchive, name: str
+) -> None:
+    project = write_flake(tmp_path / name, STREAM_FLAKE)
+    (project / "image.tar").write_bytes(docker_archive.path.read_bytes())
+
+    script = build_image_script(project, nix_options=OFFLINE, progress=lambda line: None)
+
+    assert script.name.endswith("-stream-test-image")
+
+
+@needs_nix
+def test_evaluation_error_in_a_folder_with_a_space_says_where_to_run_nix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = write_flake(tmp_path / "my model", "{ outputs = { self }: { }; }")
+    with pytest.raises(CognixError) as caught:
+        build_image_script(project, nix_options=OFFLINE, progress=lambda line: None)
+    lines = printed(caught.value, capsys)
+    assert lines[0] == f"error: nix build path:.#image in {project} failed; the end of its log:"
+    assert lines[-2].startswith("  error: flake 'path:.' does not provide attribute")
+    assert lines[-1] == (
+        f"  hint: `cd '{project}' && nix --extra-experimental-features 'nix-command flakes' "
+        "build --show-trace 'path:.#image'` shows where the evaluation failed"
+    )
 
 
 def test_build_without_nix_exits_3(

@@ -234,3 +234,112 @@ def test_git_checkouts_are_told_what_to_add(cognix, tmp_path: Path) -> None:
     assert result.stderr.endswith(
         "note: for `nix build .#image`, git add flake.nix flake.lock .cognix pylock.toml\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "replacement", "message"),
+    [
+        (
+            f'rev = "{HELLO_REV}"',
+            'rev = "x\\"; outputs = _: abort \\"pwned\\"; y = \\""',
+            "pylock.toml:161:1: [tool.cognix.nixpkgs] rev is "
+            '\'x"; outputs = _: abort "pwned"; y = "\', not a 40-hex-digit git commit',
+        ),
+        (
+            'nar-hash = "sha256-OURZPknrTjQrlNyxPdqzyqmU/81Wes1CUP/Ft1Rv/YI="',
+            "",
+            "pylock.toml:159:1: [tool.cognix.nixpkgs] nar-hash is missing, not an SRI sha256 hash",
+        ),
+        (
+            "last-modified = 1787204541",
+            'last-modified = "soon"',
+            "pylock.toml:163:1: [tool.cognix.nixpkgs] last-modified is 'soon', "
+            "not an integer (seconds since 1970)",
+        ),
+    ],
+)
+def test_a_hand_edited_pin_is_refused_before_any_write(
+    cognix, tmp_path: Path, line: str, replacement: str, message: str
+) -> None:
+    project = copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world")
+    lock = project / "pylock.toml"
+    assert line in lock.read_text()
+    lock.write_text(lock.read_text().replace(line, replacement))
+
+    result = cognix("generate", "--locked", "--project", str(project))
+
+    assert result.code == 2
+    assert result.stderr == (
+        f"error: {project}/{message}\n"
+        "  hint: delete pylock.toml and run `cognix lock` to write it again\n"
+    )
+    assert sorted(p.name for p in project.iterdir()) == ["cog.yaml", "predict.py", "pylock.toml"]
+
+
+def test_a_cuda_table_without_version_is_refused(cognix, tmp_path: Path) -> None:
+    project = copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world")
+    with (project / "pylock.toml").open("a") as lock:
+        lock.write('\n[tool.cognix.cuda]\ncudnn = "9"\n')
+
+    result = cognix("generate", "--locked", "--project", str(project))
+
+    assert result.code == 2
+    assert result.stderr == (
+        f"error: {project}/pylock.toml:166:1: [tool.cognix.cuda] has no version string\n"
+        "  hint: delete pylock.toml and run `cognix lock` to write it again\n"
+    )
+
+
+def test_leftovers_of_an_interrupted_run_are_removed(cognix, tmp_path: Path) -> None:
+    # What SIGKILL between the two renames of `.cognix/` leaves: Nix would copy it into /src.
+    project = copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world")
+    (project / ".cognix.new-ab_12xyz" / "sub").mkdir(parents=True)
+    (project / ".cognix.old-cd34efgh" / ".cognix").mkdir(parents=True)
+    (project / ".flake.nix.q1w2e3r4").write_text("half")
+    (project / ".cognix.keep").write_text("the user's own")
+
+    result = cognix("generate", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    assert sorted(p.name for p in project.iterdir()) == [
+        ".cognix", ".cognix.keep", "cog.yaml", "flake.lock", "flake.nix", "predict.py",
+        "pylock.toml",
+    ]  # fmt: skip
+
+
+def test_a_folder_where_flake_nix_goes_leaves_the_library_as_it_was(
+    cognix, tmp_path: Path
+) -> None:
+    project = copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world")
+    cognix("generate", "--project", str(project))
+    (project / ".cognix" / "image.nix").write_text("previous")
+    (project / "flake.nix").unlink()
+    (project / "flake.nix").mkdir()
+
+    result = cognix("generate", "--project", str(project))
+
+    assert result.code == 1
+    assert result.stderr.endswith(
+        f"error: cannot write {project / 'flake.nix'}: it is a directory\n"
+        "  hint: remove it, then run again\n"
+    )
+    assert (project / ".cognix" / "image.nix").read_text() == "previous"
+
+
+@pytest.mark.parametrize("image", ["Bad Name!!", "r8.im/user/model:v1"])
+def test_an_image_name_nix_or_docker_would_refuse_is_an_input_error(
+    cognix, tmp_path: Path, image: str
+) -> None:
+    project = copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world")
+    with (project / "cog.yaml").open("a") as cog_yaml:
+        cog_yaml.write(f'image: "{image}"\n')
+
+    result = cognix("generate", "--project", str(project))
+
+    assert result.code == 2
+    assert result.stderr.endswith(
+        f"error: {project}/cog.yaml:5:1: image {image!r} is not an image name\n"
+        "  hint: use lowercase letters, digits, `.`, `_`, `-` and `/`, with no tag, at most "
+        "200 characters, e.g. r8.im/user/model; `cognix build -t` sets a tag\n"
+    )
+    assert not (project / "flake.nix").exists()

@@ -44,7 +44,9 @@ NO_ENGINE_HINT = (
 # The grammar of docker's `reference` package, slightly simplified: [HOST[:PORT]/]NAME[:TAG].
 _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*(?::[0-9]+)?/)?"
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_REFERENCE = re.compile(rf"{_HOST}{_COMPONENT}(?:/{_COMPONENT})*(?::[A-Za-z0-9_][\w.-]{{0,127}})?")
+# An image name without a tag, as cog.yaml's `image:` gives it.
+IMAGE_NAME = re.compile(rf"{_HOST}{_COMPONENT}(?:/{_COMPONENT})*")
+_REFERENCE = re.compile(rf"{IMAGE_NAME.pattern}(?::[A-Za-z0-9_][\w.-]{{0,127}})?")
 
 
 @dataclass(frozen=True)

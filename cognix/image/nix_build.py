@@ -11,7 +11,6 @@ import json
 import logging
 import re
 import shlex
-import urllib.parse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,6 +36,10 @@ _DOWNLOAD = re.compile(r"^error: unable to download '(?P<url>[^']+)': (?P<reason
 _GIT = re.compile(r"^fatal: unable to access '(?P<url>[^']+)': (?P<reason>.+)")
 _INPUT = re.compile(r"while fetching the input '(?P<input>[^']+)'")
 _FAILED_DRV = re.compile(r"builder for '(?P<drv>/nix/store/[^']+\.drv)' failed")
+# Characters a `path:` flake reference can hold as they are, in every Nix from 2.4 on. Nix
+# before 2.13 or so does not percent-decode a `path:` reference, so `%20` cannot stand for
+# a space there: a folder with any other character is built as `path:.` from inside it.
+_PLAIN_PATH = re.compile(r"/[A-Za-z0-9/._+,=@~-]*")
 
 
 def build_image_script(
@@ -55,26 +58,30 @@ def build_image_script(
     when the build fails.
     """
     nix = require_nix(minimum_nix)
-    installable = flake_reference(project_dir) + "#image"
+    folder = project_dir.resolve()
+    installable = flake_reference(folder) + "#image"
     arguments = ["build", installable, "--no-link", "--json", "--no-write-lock-file", "-L"]
     for name, value in nix_options:
         arguments += ["--option", name, value]
 
     finished = external.run_relaying(
-        external.nix_command(nix, *arguments), progress or _log_progress
+        external.nix_command(nix, *arguments), progress or _log_progress, cwd=folder
     )
     if finished.returncode != 0:
-        raise build_failure(installable, finished.stderr)
+        raise build_failure(installable, finished.stderr, folder)
     return _stream_script(finished.stdout)
 
 
 def flake_reference(project_dir: Path) -> str:
-    """Return the `path:` flake reference of a folder.
+    """Return the `path:` flake reference of a folder, for a Nix run inside that folder.
 
     `path:` and not the bare folder: in a git repository Nix would see only tracked files
-    (DESIGN.md section 4), and the generated ones may not be added yet.
+    (DESIGN.md section 4), and the generated ones may not be added yet. A folder whose path
+    holds a space, `#`, `?`, `%` or non-ASCII is `path:.`: no form of its absolute path
+    reaches every Nix unchanged.
     """
-    return "path:" + urllib.parse.quote(str(project_dir.resolve()), safe="/")
+    folder = str(project_dir.resolve())
+    return "path:" + folder if _PLAIN_PATH.fullmatch(folder) else "path:."
 
 
 def require_nix(minimum: str = MINIMUM_NIX) -> str:
@@ -101,8 +108,11 @@ def newer_version(*versions: str) -> str:
     return max(versions, key=_version_tuple)
 
 
-def build_failure(installable: str, stderr: str) -> JobFailed:
-    """Turn the stderr of a failed `nix build` into an error the user can act on."""
+def build_failure(installable: str, stderr: str, folder: Path | None = None) -> JobFailed:
+    """Turn the stderr of a failed `nix build` into an error the user can act on.
+
+    `folder` is where Nix ran, for an `installable` relative to it (`path:.#image`).
+    """
     plain = (_ANSI.sub("", line) for line in stderr.splitlines())
     lines = [line for line in plain if not _RETRY.match(line)]
     errors = _error_block(lines)
@@ -117,13 +127,17 @@ def build_failure(installable: str, stderr: str) -> JobFailed:
         return JobFailed(f"Nix could not fetch {unfetched}", hint)
 
     tail = "\n".join("  " + line for line in lines[-TAIL_LINES:])
+    relative = folder is not None and installable.startswith("path:.#")
     drv = _FAILED_DRV.search("\n".join(errors))
     if drv is not None:
         hint = f"`nix-store --read-log {drv.group('drv')}` shows the whole build log"
     else:
         command = shlex.join(["nix", *external.NIX_FEATURES, "build", "--show-trace", installable])
+        if relative:
+            command = f"cd {shlex.quote(str(folder))} && {command}"
         hint = f"`{command}` shows where the evaluation failed"
-    return JobFailed(f"nix build {installable} failed; the end of its log:\n{tail}", hint)
+    shown = f"{installable} in {folder}" if relative else installable
+    return JobFailed(f"nix build {shown} failed; the end of its log:\n{tail}", hint)
 
 
 def _error_block(lines: list[str]) -> list[str]:

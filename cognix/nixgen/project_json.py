@@ -13,7 +13,8 @@ import re
 from typing import Any
 
 from cognix.config.load import Project
-from cognix.errors import InputError
+from cognix.errors import ConfigError, InputError, Location, Problem
+from cognix.image.destination import IMAGE_NAME
 from cognix.predict.local import schema_of
 from cognix.schema._openapi import dumps
 
@@ -21,6 +22,10 @@ from cognix.schema._openapi import dumps
 # outside [a-z0-9-] dropped, at most 30 characters with the prefix.
 _IMAGE_NAME_LIMIT = 30
 _DROPPED = re.compile(r"[^a-z0-9-]")
+# An image name must be short enough for a Nix store path name (`stream-` + its last part);
+# its tag is derived from the content.
+_NAME_LIMIT = 200
+_IMAGE_KEY = re.compile(r"image\s*:")
 
 
 def default_image_name(folder_name: str) -> str:
@@ -42,6 +47,7 @@ def project_document(project: Project, tool: dict[str, Any]) -> dict[str, Any]:
     schema = dumps(schema_of(project, predictor, cog_version=cog_version))
 
     name = config.image or default_image_name(project.directory.resolve().name)
+    _check_image_name(project, name, given=bool(config.image))
     return {
         "name": name,
         "predictor": predictor,
@@ -53,6 +59,27 @@ def project_document(project: Project, tool: dict[str, Any]) -> dict[str, Any]:
         "extra-nixpkgs": list(project.settings.image.extra_nixpkgs),
         "labels": _labels(project, tool, name, schema, cog_version),
     }
+
+
+def _check_image_name(project: Project, name: str, *, given: bool) -> None:
+    """Raise `ConfigError` at cog.yaml's `image:` when docker or Nix could not use `name`."""
+    if IMAGE_NAME.fullmatch(name) is not None and len(name) <= _NAME_LIMIT:
+        return
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    if given:
+        text = project.cog_yaml.read_text("utf-8", errors="replace")
+        lines = text.splitlines()
+        line = next((n for n, t in enumerate(lines, 1) if _IMAGE_KEY.match(t)), 1)
+        message = f"image {shown!r} is not an image name"
+        hint = (
+            "use lowercase letters, digits, `.`, `_`, `-` and `/`, with no tag, at most "
+            f"{_NAME_LIMIT} characters, e.g. r8.im/user/model; `cognix build -t` sets a tag"
+        )
+    else:
+        line = 1
+        message = f"the folder name gives the image name {shown!r}, which is not an image name"
+        hint = "name the image with `image: NAME` in cog.yaml, e.g. image: r8.im/user/model"
+    raise ConfigError([Problem(Location(project.cog_yaml, line), message, hint)])
 
 
 def _labels(

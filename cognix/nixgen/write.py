@@ -7,7 +7,9 @@ files, 0755 folders), so the umask changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -18,12 +20,25 @@ from cognix.lock import write_atomically
 LIBRARY_FOLDER = ".cognix"
 _FILE_MODE = 0o644
 _FOLDER_MODE = 0o755
+# What an interrupted run (SIGKILL, power loss) can leave beside cog.yaml: the staging and old
+# `.cognix` folders of `_replace_folder`, and the temporary files of `write_atomically`. Left
+# there, `.dockerignore` would not hide them and they would land in the image's /src.
+_LEFTOVER = re.compile(
+    rf"{re.escape(LIBRARY_FOLDER)}\.(?:new|old)-[a-z0-9_]{{8}}"
+    r"|\.(?:flake\.nix|flake\.lock|pylock\.toml)\.[a-z0-9_]{8}"
+)
 
 
 def write_generated(project_dir: Path, files: dict[str, bytes]) -> list[Path]:
-    """Write `files` (relative path -> bytes) into `project_dir`; return those that changed."""
+    """Write `files` (relative path -> bytes) into `project_dir`; return those that changed.
+
+    Every destination is checked before anything is written, so a folder where flake.nix
+    goes, say, stops the command with `.cognix/` still as it was.
+    """
     library = {name: content for name, content in files.items()
                if name.startswith(f"{LIBRARY_FOLDER}/")}  # fmt: skip
+    _check_destinations(project_dir, [name for name in files if name not in library])
+    _remove_leftovers(project_dir)
     changed: list[Path] = []
     if _differs(project_dir / LIBRARY_FOLDER, library):
         _replace_folder(project_dir, library)
@@ -37,6 +52,32 @@ def write_generated(project_dir: Path, files: dict[str, bytes]) -> list[Path]:
             write_atomically(path, content.decode("utf-8"))
             changed.append(path)
     return changed
+
+
+def _check_destinations(project_dir: Path, names: list[str]) -> None:
+    target = project_dir / LIBRARY_FOLDER
+    if target.exists() and (target.is_symlink() or not target.is_dir()):
+        raise JobFailed(f"cannot write {target}: it is not a folder", "remove it, then run again")
+    for name in names:
+        path = project_dir / name
+        if path.is_dir():
+            raise JobFailed(f"cannot write {path}: it is a directory", "remove it, then run again")
+
+
+def _remove_leftovers(project_dir: Path) -> None:
+    """Remove what an interrupted earlier run left beside the generated files."""
+    try:
+        entries = list(os.scandir(project_dir))
+    except OSError:
+        return
+    for entry in entries:
+        if _LEFTOVER.fullmatch(entry.name) is None:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def _read(path: Path) -> bytes | None:
