@@ -1,13 +1,14 @@
 /**
-  What a GPU image needs beyond its wheels: the driver's libraries left to run time, the
-  variables that let the NVIDIA container runtime inject them, and nixpkgs' CUDA libraries
+  What a GPU image needs beyond its wheels: the folders and variables that let the NVIDIA
+  container runtime inject the driver's libraries at run time (cognix/data/
+  image-libraries.toml lists them, for the library check), and nixpkgs' CUDA libraries
   when no locked wheel brings CUDA (the lock's `cuda.source` then starts with "nixpkgs").
   nixpkgs marks CUDA unfree; `unfreeNames` is exactly what the generated flake admits.
 
   # Type
 
   ```
-  cuda :: AttrSet -> { packages; unfreeNames; driverLibraries; environment; libraryPath; }
+  cuda :: AttrSet -> { packages; unfreeNames; environment; libraryPath; }
   ```
 */
 {
@@ -60,22 +61,6 @@ in
   ) attributePaths;
 
   unfreeNames = map attributes.packageName attributePaths;
-
-  # Sonames the NVIDIA driver provides; the container runtime mounts them at run time
-  # (libnvidia-container's compute, utility and video libraries), so no image carries them.
-  driverLibraries = [
-    "libcuda.so.1"
-    "libcudadebugger.so.1"
-    "libnvidia-ml.so.1"
-    "libnvidia-ptxjitcompiler.so.1"
-    "libnvidia-nvvm.so.4"
-    "libnvidia-opencl.so.1"
-    "libnvidia-cfg.so.1"
-    "libnvidia-allocator.so.1"
-    "libnvcuvid.so.1"
-    "libnvidia-encode.so.1"
-    "libnvidia-opticalflow.so.1"
-  ];
 
   # Where nvidia-container-toolkit puts the driver: Debian-style and RHEL-style hosts.
   libraryPath =

@@ -107,7 +107,7 @@ let
 
   libraryCheck = import ./library-check.nix {
     inherit pkgs wheels libraryPath;
-    allowedMissing = cuda.driverLibraries;
+    allowedMissing = project.libraries-left-out;
   };
 
   environment =

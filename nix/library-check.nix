@@ -18,7 +18,7 @@
   wheels,
   # Folders the image's LD_LIBRARY_PATH holds.
   libraryPath,
-  # Sonames left to run time (cuda.nix `driverLibraries`).
+  # Sonames left to run time or never loaded (.cognix/project.json `libraries-left-out`).
   allowedMissing,
 }:
 let
@@ -26,10 +26,13 @@ let
 
   checker = pkgs.python3;
   roots = map (name: "${wheels.${name}}") (attrNames wheels);
-  # The C library and the C++ runtime, which every process of the image can load.
-  baseLibraries = [
-    "${pkgs.glibc}/lib"
-    "${pkgs.stdenv.cc.cc.lib}/lib"
+  # What every image has, as the lock-time check assumes (cognix/resolve/native.py
+  # BASELINE_SONAMES): glibc, gcc's runtime libraries, zlib and libcrypt.
+  baseLibraries = map (package: "${package}/lib") [
+    pkgs.glibc
+    pkgs.stdenv.cc.cc.lib
+    pkgs.zlib
+    pkgs.libxcrypt
   ];
 in
 pkgs.runCommand "cognix-library-check" { } ''

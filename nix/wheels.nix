@@ -142,8 +142,13 @@ let
       dontBuild = true;
 
       nativeBuildInputs = [ pkgs.autoPatchelfHook ];
-      # The C++ runtime that manylinux wheels expect from the system.
-      buildInputs = [ pkgs.stdenv.cc.cc.lib ];
+      # What manylinux wheels expect from the system besides glibc (the baseline of
+      # library-check.nix): gcc's runtime libraries, zlib and libcrypt.
+      buildInputs = [
+        pkgs.stdenv.cc.cc.lib
+        pkgs.zlib
+        pkgs.libxcrypt
+      ];
 
       # `installer` is what nixpkgs' own wheel hook runs; --prefix puts the files where
       # python.buildEnv looks, and scripts get the Python that ran it in their shebang.

@@ -114,3 +114,16 @@ def corpus_project(tmp_path: Path, number: str, predictor: str = "predict.py:Pre
         f"class {name}:\n    def predict(self) -> str:\n        return ''\n"
     )
     return project
+
+
+# What running cognix in a project leaves there (`cognix predict --local` writes .cog/, the
+# README's first command does so in examples/hello-world): never part of a test's copy.
+_LEFT_BY_RUNS = shutil.ignore_patterns(
+    ".cog", ".cognix", ".cognix.*", "flake.nix", "flake.lock", "output*", "result*", "__pycache__"
+)
+
+
+def copy_project(source: Path, destination: Path) -> Path:
+    """Copy the project `source` to `destination`, without what earlier runs left in it."""
+    shutil.copytree(source, destination, ignore=_LEFT_BY_RUNS)
+    return destination

@@ -22,7 +22,7 @@ from cognix.image.nix_build import flake_reference, newer_version
 from cognix.lock import read_lock_info
 from cognix.resolve.pins import known_pins
 
-from conftest import EXAMPLES, CliResult, DockerArchive
+from conftest import EXAMPLES, CliResult, DockerArchive, copy_project
 
 needs_nix = pytest.mark.skipif(
     external.find_program_or_none("nix") is None, reason="nix is not installed"
@@ -299,7 +299,7 @@ def test_nix_option_must_be_name_equals_value(cognix, tmp_path: Path) -> None:
 @needs_nix
 def test_build_refuses_a_nix_older_than_the_pin_needs(cognix, tmp_path: Path) -> None:
     project = tmp_path / "hello-world"
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
     version = external.run(["nix", "--version"]).stdout.split()[-1]
     info = read_lock_info(project / "pylock.toml")
     assert info is not None
@@ -322,7 +322,7 @@ def test_build_without_nixpkgs_ends_with_what_could_not_be_fetched(cognix, tmp_p
     if github_reachable():
         pytest.skip("GitHub is reachable here; this test needs it not to be")
     project = tmp_path / "hello-world"
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
     # The oldest pin any Nix with flakes evaluates; the project re-locks for it (PyPI).
     rev = known_pins()[0].rev
     (project / "cognix.toml").write_text(f'[nixpkgs]\nrev = "{rev}"\n')

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 from packaging.pylock import Pylock
 
-from conftest import EXAMPLES, copy_case
+from conftest import EXAMPLES, copy_case, copy_project
 
 
 def hello_world(tmp_path: Path) -> Path:
     """Copy the hello-world example without its committed lock."""
     project = tmp_path / "hello-world"
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
     (project / "pylock.toml").unlink()
     return project
 

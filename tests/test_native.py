@@ -185,7 +185,11 @@ class TestCheck:
             "the image would lack native libraries that locked wheels need:\n"
             "  user 1.0: user/_native.so needs libgone.so.2 (apt: libgone2)"
         )
-        assert report.hint() == "add libgone2 to build.system_packages in cog.yaml"
+        # libgone2 is no apt name cognix maps, so cog.yaml cannot get it: cognix.toml can.
+        assert report.hint() == (
+            "if the model never loads the files that need them, list "
+            'allow-missing = ["libgone.so.2"] under [image] in cognix.toml'
+        )
 
     def test_system_package_provides_the_library(
         self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
@@ -448,3 +452,17 @@ def test_debian_index_maps_libgl_to_libgl1(network_cache: Path) -> None:
     assert sonames["libGL.so.1"] == ("libgl1",)
     assert sonames["libglib-2.0.so.0"] == ("libglib2.0-0",)
     assert "libGL.so.1" in sonames_of_apt_packages(["libgl1"], cache_dir=network_cache)
+
+
+def test_hint_names_mappable_apt_packages_and_allows_the_rest() -> None:
+    report = NativeReport(
+        (
+            MissingLibrary("cv", "1", "cv/a.so", "libGL.so.1", ("libgl1", "libgl1-mesa-dev")),
+            MissingLibrary("nv", "1", "nv/t.so", "libucs.so.9", ("libucx9",)),
+        )
+    )
+
+    assert report.hint() == (
+        "add libgl1 to build.system_packages in cog.yaml; if the model never loads the files "
+        'that need them, list allow-missing = ["libucs.so.9"] under [image] in cognix.toml'
+    )

@@ -17,7 +17,7 @@ import pytest
 
 from cognix import external
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, copy_project
 
 pytestmark = pytest.mark.nixbuild
 
@@ -54,7 +54,7 @@ def build_script(project: Path, *extra: str) -> Path:
 @pytest.mark.usefixtures("reachable_nixpkgs")
 def test_hello_world_image_is_identical_over_two_builds(cognix, tmp_path: Path) -> None:
     project = tmp_path / "hello-world"
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
     assert cognix("generate", "--locked", "--project", str(project)).code == 0
 
     script = build_script(project)

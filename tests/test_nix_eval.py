@@ -20,7 +20,7 @@ import pytest
 from cognix import external
 from cognix.commands import generate_project
 
-from conftest import EXAMPLES, REPO, corpus_project, stub_flake_dir
+from conftest import EXAMPLES, REPO, copy_project, corpus_project, stub_flake_dir
 
 NIXGEN = REPO / "tests" / "data" / "nixgen"
 STORE = r"/nix/store/[0-9a-z]{32}-"
@@ -52,7 +52,7 @@ in
 
 def generated(source: Path, destination: Path) -> Path:
     """Copy a locked project and write its flake as `cognix generate --locked` does."""
-    shutil.copytree(source, destination)
+    copy_project(source, destination)
     generate_project(destination, locked=True)
     return destination
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 import tomllib
 from pathlib import Path
@@ -16,16 +15,12 @@ import pytest
 
 from cognix.nixgen.flake import nix_string
 from cognix.nixgen.project_json import default_image_name
+from cognix.resolve.native import libraries_left_out
 
-from conftest import EXAMPLES, REPO
+from conftest import EXAMPLES, REPO, copy_project
 
 NIXGEN = REPO / "tests" / "data" / "nixgen"
 HELLO_REV = "5880666fd9eb563038431edb35c2d0aa595884e6"
-
-
-def copy_project(source: Path, destination: Path) -> Path:
-    shutil.copytree(source, destination)
-    return destination
 
 
 def tree(folder: Path) -> dict[str, tuple[bytes, int]]:
@@ -88,6 +83,7 @@ def test_project_json_holds_what_cog_yaml_says(cognix, tmp_path: Path) -> None:
         "environment": ["HF_HOME=/opt/cache"],
         "extra-nixpkgs": [],
         "gpu": False,
+        "libraries-left-out": sorted(libraries_left_out()),
         "max-layers": 100,
         "name": "cog-opencv",
         "predictor": "predict.py:Predictor",

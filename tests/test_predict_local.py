@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess  # noqa: TID251 - Ctrl-C must reach a real cognix process
 import sys
@@ -19,7 +18,7 @@ from cognix.errors import JobFailed
 from cognix.predict import local
 from cognix.predict.client import CogServer
 
-from conftest import EXAMPLES, copy_case
+from conftest import EXAMPLES, copy_case, copy_project
 
 
 def servers_running_in(project: Path) -> list[int]:
@@ -39,7 +38,7 @@ def servers_running_in(project: Path) -> list[int]:
 def project_with_predictor(tmp_path: Path, name: str, source: str) -> Path:
     """Copy hello-world (with its lock) to `tmp_path/name` and replace its predict.py."""
     project = tmp_path / name
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
     (project / "predict.py").write_text(source)
     return project
 
@@ -47,7 +46,7 @@ def project_with_predictor(tmp_path: Path, name: str, source: str) -> Path:
 @pytest.mark.network
 def test_hello_world_prints_the_greeting(tmp_path: Path, cognix) -> None:
     project = tmp_path / "hello-world"
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
 
     result = cognix("predict", "--local", "--project", str(project), "-i", "name=Ada")
 
@@ -157,7 +156,7 @@ def test_file_input_and_file_output_round_trip(tmp_path: Path, cognix, monkeypat
 @pytest.mark.network
 def test_verbose_shows_every_external_command(tmp_path: Path, cognix) -> None:
     project = tmp_path / "hello-world"
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
 
     result = cognix("-v", "predict", "--local", "--project", str(project))
 
@@ -190,7 +189,7 @@ def test_cog_yaml_environment_reaches_the_predictor(tmp_path: Path, cognix) -> N
 def start_slow_prediction(tmp_path: Path, cognix) -> tuple[Path, Path, list[str]]:
     """Make a locked project whose prediction sleeps; return it, its marker, its command."""
     project = tmp_path / "slow"
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
     started = tmp_path / "started"
     (project / "predict.py").write_text(
         "import time\nfrom pathlib import Path\nfrom cog import BasePredictor\n\n"
@@ -339,7 +338,7 @@ class TestReplies:
 class TestSchemaFile:
     def test_cog_as_a_file_is_a_job_failure_naming_the_path(self, tmp_path: Path) -> None:
         project = tmp_path / "hello-world"
-        shutil.copytree(EXAMPLES / "hello-world", project)
+        copy_project(EXAMPLES / "hello-world", project)
         (project / ".cog").write_text("not a folder")
         with pytest.raises(JobFailed) as caught:
             local._write_schema(open_project(project), {})
@@ -349,7 +348,7 @@ class TestSchemaFile:
     @pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
     def test_read_only_project(self, tmp_path: Path) -> None:
         project = tmp_path / "hello-world"
-        shutil.copytree(EXAMPLES / "hello-world", project)
+        copy_project(EXAMPLES / "hello-world", project)
         loaded = open_project(project)
         project.chmod(0o555)
         try:
@@ -375,7 +374,7 @@ def test_bad_output_path_stops_before_anything_starts(
     tmp_path: Path, cognix, where: str, message: str
 ) -> None:
     project = tmp_path / "hello-world"
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
     destination = tmp_path / where if where != "." else tmp_path
 
     result = cognix("predict", "--local", "--project", str(project), "-o", str(destination))
@@ -389,7 +388,7 @@ def test_bad_output_path_stops_before_anything_starts(
 @pytest.mark.network
 def test_cog_file_in_the_project_fails_before_the_server_starts(tmp_path: Path, cognix) -> None:
     project = tmp_path / "hello-world"
-    shutil.copytree(EXAMPLES / "hello-world", project)
+    copy_project(EXAMPLES / "hello-world", project)
     (project / ".cog").write_text("not a folder")
 
     result = cognix("predict", "--local", "--project", str(project))

@@ -76,11 +76,16 @@ class PythonSettings(_Table):
     manylinux: Annotated[str, StringConstraints(pattern=r"^2_\d+$")] = "2_28"
 
 
+Soname = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+.-]+\.so(\.[0-9]+)*$")]
+
+
 class ImageSettings(_Table):
-    """`[image]`: layering and extra nixpkgs packages."""
+    """`[image]`: layering, extra nixpkgs packages, libraries the image may lack."""
 
     max_layers: int = Field(100, ge=2, le=125, alias="max-layers")
     extra_nixpkgs: list[str] = Field(default_factory=list, alias="extra-nixpkgs")
+    # Sonames a wheel names that the image need not provide: a plugin the model never loads.
+    allow_missing: list[Soname] = Field(default_factory=list, alias="allow-missing")
 
 
 class Download(_Table):

@@ -16,6 +16,7 @@ from cognix.config.load import Project
 from cognix.errors import ConfigError, InputError, Location, Problem
 from cognix.image.destination import IMAGE_NAME
 from cognix.predict.local import schema_of
+from cognix.resolve.native import libraries_left_out
 from cognix.schema._openapi import dumps
 
 # Cog's own rule (pkg/config/image_name.go): lowercase, spaces to dashes, other characters
@@ -56,6 +57,11 @@ def project_document(project: Project, tool: dict[str, Any]) -> dict[str, Any]:
         "concurrency": config.concurrency.max if config.concurrency else None,
         "environment": list(config.environment),
         "max-layers": project.settings.image.max_layers,
+        # The image's library check lets these go missing (cognix/data/image-libraries.toml
+        # and cognix.toml's [image] allow-missing), as the lock-time check does.
+        "libraries-left-out": sorted(
+            libraries_left_out() | set(project.settings.image.allow_missing)
+        ),
         "extra-nixpkgs": list(project.settings.image.extra_nixpkgs),
         "labels": _labels(project, tool, name, schema, cog_version),
     }

@@ -54,11 +54,25 @@ class NativeReport:
         return "\n".join(lines)
 
     def hint(self) -> str | None:
-        """Return what to do about the findings, if anything."""
+        """Return what to do about the findings, if anything.
+
+        Only apt packages cognix can map are suggested for cog.yaml; for the other sonames,
+        the way out is cognix.toml's `[image] allow-missing`, when the model never loads
+        the file that needs them.
+        """
         hints: list[str] = []
-        if self.apt_packages():
-            names = ", ".join(self.apt_packages())
-            hints.append(f"add {names} to build.system_packages in cog.yaml")
+        known = load_apt_table()
+        mappable = [name for name in self.apt_packages()
+                    if name in known and known[name].kind != "refused"]  # fmt: skip
+        if mappable:
+            hints.append(f"add {', '.join(mappable)} to build.system_packages in cog.yaml")
+        unmappable = [item.soname for item in self.missing if not set(item.apt) & set(mappable)]
+        if unmappable:
+            sonames = ", ".join(f'"{soname}"' for soname in dict.fromkeys(unmappable))
+            hints.append(
+                "if the model never loads the files that need them, list "
+                f"allow-missing = [{sonames}] under [image] in cognix.toml"
+            )
         if self.unread or self.unverified:
             hints.append("`cognix lock --deep` reads the large wheels too")
         return "; ".join(hints) or None

@@ -21,6 +21,8 @@ import tomllib
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import httpx
@@ -37,12 +39,12 @@ __all__ = [
     "BASELINE_SONAMES",
     "DEBIAN_CONTENTS_URL",
     "DOWNLOAD_LIMIT_BYTES",
-    "DRIVER_SONAMES",
     "MANYLINUX_2_28_LIBRARIES",
     "LockedWheel",
     "MissingLibrary",
     "NativeReport",
     "check_native_libraries",
+    "libraries_left_out",
     "locked_wheels",
     "sonames_of_apt_packages",
 ]
@@ -76,8 +78,18 @@ BASELINE_SONAMES = (MANYLINUX_2_28_LIBRARIES - _DESKTOP_LIBRARIES) | {
     "ld-linux-x86-64.so.2",
     "libcrypt.so.1",
 }
-# The NVIDIA driver's libraries come from the host at run time, never from the image.
-DRIVER_SONAMES = frozenset({"libcuda.so.1", "libnvidia-ml.so.1"})
+
+
+@cache
+def libraries_left_out() -> frozenset[str]:
+    """Return the sonames no image carries: the GPU driver's and NVIDIA's optional plugins'.
+
+    They come from cognix/data/image-libraries.toml, which the image's build-time check
+    reads too (through .cognix/project.json).
+    """
+    text = resources.files("cognix.data").joinpath("image-libraries.toml").read_text("utf-8")
+    table = tomllib.loads(text)
+    return frozenset(table["driver"]["sonames"]) | frozenset(table["optional"]["sonames"])
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,7 @@ def check_native_libraries(
     packages: Sequence[LockedWheel],
     system_sonames: Set[str],
     *,
+    allowed_missing: Set[str] = frozenset(),
     deep: bool = False,
     cache_dir: Path,
     limit: int = DOWNLOAD_LIMIT_BYTES,
@@ -112,13 +125,15 @@ def check_native_libraries(
     """Return the libraries the wheels' ELF files need that nothing in the image provides.
 
     `system_sonames` are the sonames of the project's mapped system packages (see
-    `sonames_of_apt_packages`). Wheels of `limit` bytes or more that are not in the cache
-    are listed as unread unless `deep`. A wheel whose bytes no longer hash to its locked
+    `sonames_of_apt_packages`); `allowed_missing` are those cognix.toml lets go missing.
+    Wheels of `limit` bytes or more that are not in the cache are listed as unread unless
+    `deep`. A wheel whose bytes no longer hash to its locked
     sha256 raises `JobFailed`. The caller decides whether missing libraries are an error.
     """
     with _native_fetch.http_client() as http:
         links, unread = _read_wheels(http, packages, cache_dir, None if deep else limit)
-        provided = set(BASELINE_SONAMES | DRIVER_SONAMES | system_sonames)
+        provided = set(BASELINE_SONAMES | libraries_left_out() | system_sonames)
+        provided |= allowed_missing
         provided.update(
             name for found in links.values() for elf in found for name in elf.provides()
         )

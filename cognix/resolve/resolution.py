@@ -120,7 +120,7 @@ def resolve_lock(
     }
     notes = _notes(torch, delivered, system)
     text = build_lock(resolution.lock_text, resolution.dependencies, tool_table)
-    native = _native_report(text, system, deep)
+    native = _native_report(text, system, project.settings.image.allow_missing, deep)
     # Missing libraries are a warning: the image build repeats the check and stops there.
     findings = native.message()
     hint = native.hint()
@@ -180,12 +180,16 @@ def _with_index_hint(error: JobFailed, torch: TorchPlan) -> JobFailed:
     return JobFailed(error.message, hint)
 
 
-def _native_report(lock_text: str, system: tuple[SystemPackage, ...], deep: bool) -> NativeReport:
+def _native_report(
+    lock_text: str, system: tuple[SystemPackage, ...], allowed: list[str], deep: bool
+) -> NativeReport:
     """Check the locked wheels' ELF files against what the image will hold."""
     cache = cache_dir() / "native"
     runtime = [package.apt for package in system if package.kind == "runtime"]
     sonames = sonames_of_apt_packages(runtime, cache_dir=cache) if runtime else set()
-    return check_native_libraries(locked_wheels(lock_text), sonames, deep=deep, cache_dir=cache)
+    return check_native_libraries(
+        locked_wheels(lock_text), sonames, allowed_missing=set(allowed), deep=deep, cache_dir=cache
+    )
 
 
 def _locked_versions(lock_text: str) -> dict[str, str]:

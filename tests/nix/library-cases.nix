@@ -105,10 +105,6 @@ in
       "/usr/local/nvidia/lib64"
     ];
   };
-  "cuda.driverLibraries.has-libcuda" = {
-    actual = builtins.elem "libcuda.so.1" (cuda { }).driverLibraries;
-    expected = true;
-  };
   "cuda.packages.from-wheels" = {
     actual = names
       (cuda {

@@ -114,6 +114,10 @@ let
       "dev"
     ];
     patchelf = package "patchelf" [ "out" ];
+    # libcrypt.so.1, which glibc stopped shipping in 2.38 (nixos-23.11); the wheels'
+    # baseline in nix/wheels.nix and nix/library-check.nix (top-level at every pin:
+    # pkgs/top-level/all-packages.nix, later pkgs/by-name/li/libxcrypt).
+    libxcrypt = package "libxcrypt" [ "out" ];
     # the project flake: cognix's wrapper PATH and the development shell
     nix = package "nix" [ "out" ];
     skopeo = package "skopeo" [ "out" ];
