@@ -19,7 +19,7 @@ from cognix import __version__
 from cognix.errors import EXIT_INTERRUPTED, CognixError, ConfigError, Problem, for_terminal
 
 if TYPE_CHECKING:
-    from cognix.commands import LockResult
+    from cognix.commands import GenerateResult, LockResult
 
 app = typer.Typer(
     name="cognix",
@@ -126,9 +126,13 @@ def generate(
     from cognix.commands import generate_project
 
     result = generate_project(project, locked=locked)
+    _show_generate_result(result, summary_to_stdout=True)
+
+
+def _show_generate_result(result: GenerateResult, *, summary_to_stdout: bool) -> None:
     if result.lock is not None:
         _show_lock_result(result.lock, summary_to_stdout=False)
-    _say(result.summary(), err=False)
+    _say(result.summary(), err=not summary_to_stdout)
     if result.untracked_hint is not None:
         _say(f"note: {result.untracked_hint}")
 
@@ -204,11 +208,8 @@ def build(
         tag=tag,
         nix_options=[_nix_option(text) for text in nix_options or []],
         progress=_relay_tool_line,
+        on_generated=lambda generated: _show_generate_result(generated, summary_to_stdout=False),
     )
-    lock_result = result.generated.lock
-    if lock_result is not None and lock_result.changed:
-        _print_warnings(lock_result.warnings)
-        _say(lock_result.summary())
     if logging.getLogger("cognix").isEnabledFor(logging.DEBUG):
         _say(f"stream script: {result.stream_script}")
     _say(result.summary(), err=False)

@@ -36,6 +36,11 @@ def open_project(directory: Path | None) -> Project:
     """Load the project in `directory` (exactly), or the nearest one above the working one."""
     if directory is None:
         return load_project(find_project_dir(Path.cwd()))
+    if not directory.is_dir():
+        raise InputError(
+            f"{directory} is not a folder",
+            "--project names the folder that holds cog.yaml; leave it out to search upwards",
+        )
     if not (directory / COG_YAML).is_file():
         raise InputError(
             f"{directory} holds no {COG_YAML}",
@@ -314,11 +319,13 @@ def build_project(
     tag: str | None = None,
     nix_options: Sequence[tuple[str, str]] = (),
     progress: Callable[[str], None] | None = None,
+    on_generated: Callable[[GenerateResult], None] | None = None,
 ) -> BuildResult:
     """Lock if needed, generate the flake, build the image with Nix, and export it.
 
     The output, the tag and Nix itself are checked first, so that a wrong flag or a missing
-    program stops the command before the lock or the build takes its time.
+    program stops the command before the lock or the build takes its time. `on_generated`
+    hears what locking and generating did before Nix starts.
     """
     from cognix.image import build_image_script, choose_output, export_image
     from cognix.image.destination import check_reference
@@ -329,11 +336,15 @@ def build_project(
         check_reference(tag)
     require_nix(MINIMUM_NIX)
     generated = generate_project(directory, locked=locked)
+    if on_generated is not None:
+        on_generated(generated)
+    info = read_lock_info(generated.project_dir / LOCK_FILE)
     script = build_image_script(
         generated.project_dir,
         nix_options=nix_options,
         progress=progress,
         minimum_nix=_minimum_nix(generated.project_dir),
+        python_minor=info.python if info is not None else None,
     )
     return BuildResult(generated, script, export_image(script, target, tag))
 

@@ -77,6 +77,16 @@ def test_explicit_project_must_hold_cog_yaml(tmp_path: Path, cognix) -> None:
     ]
 
 
+def test_explicit_project_must_exist(tmp_path: Path, cognix) -> None:
+    result = cognix("generate", "--project", str(tmp_path / "missing"))
+
+    assert result.code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {tmp_path / 'missing'} is not a folder",
+        "  hint: --project names the folder that holds cog.yaml; leave it out to search upwards",
+    ]
+
+
 def test_project_is_found_by_walking_up(tmp_path: Path, cognix, monkeypatch) -> None:
     cognix("init", str(tmp_path))
     (tmp_path / "deep" / "er").mkdir(parents=True)

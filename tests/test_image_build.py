@@ -155,6 +155,28 @@ def test_build_without_nix_exits_3(
     ]
 
 
+def test_too_old_nix_is_told_the_newest_pin_it_can_evaluate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin" / "nix"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'nix (Nix) 2.8.0'\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    fitting = [pin for pin in known_pins() if "3.11" in pin.pythons
+               and newer_version(pin.min_nix, "2.8.0") == "2.8.0"]  # fmt: skip
+
+    with pytest.raises(CognixError) as caught:
+        build_image_script(tmp_path, minimum_nix="2.18", python_minor="3.11")
+
+    newest = fitting[-1]
+    assert caught.value.hint == (
+        "install Nix 2.18 or newer from https://nixos.org/download (distribution packages may "
+        f'be older), or set [nixpkgs] rev = "{newest.rev}" ({newest.branch}, the newest pin '
+        "with Python 3.11 that Nix 2.8.0 evaluates) in cognix.toml and run `cognix lock`"
+    )
+
+
 def test_too_old_nix_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # An old Nix cannot be installed beside the new one here: a program that answers as it.
     fake = tmp_path / "bin" / "nix"
@@ -311,9 +333,11 @@ def test_build_refuses_a_nix_older_than_the_pin_needs(cognix, tmp_path: Path) ->
         "build", "--locked", "--project", str(project), "--output", f"docker-archive:{tmp_path}/i"
     )
     assert result.code == EXIT_TOOL_MISSING
-    assert result.stderr.splitlines()[0] == (
-        f"error: Nix {version} is too old: cognix needs Nix {needed} or newer"
-    )
+    # The pin, and so the Nix it needs, is known once the flake is generated.
+    assert result.stderr.splitlines()[:2] == [
+        "wrote .cognix/, flake.nix, flake.lock",
+        f"error: Nix {version} is too old: cognix needs Nix {needed} or newer",
+    ]
 
 
 @needs_nix

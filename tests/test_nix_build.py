@@ -16,6 +16,9 @@ import httpx
 import pytest
 
 from cognix import external
+from cognix.image.nix_build import newer_version
+from cognix.lock import read_lock_info
+from cognix.resolve.pins import known_pins
 
 from conftest import EXAMPLES, copy_project
 
@@ -29,6 +32,11 @@ def reachable_nixpkgs() -> None:
     """Skip unless Nix is installed and nixpkgs and its cache can be fetched."""
     if shutil.which("nix") is None:
         pytest.skip("nix is not installed")
+    version = external.run(["nix", "--version"]).stdout.split()[-1]
+    info = read_lock_info(EXAMPLES / "hello-world" / "pylock.toml")
+    needed = next(pin.min_nix for pin in known_pins() if info and pin.rev == info.nixpkgs_rev)
+    if newer_version(version, needed) != version:
+        pytest.skip(f"Nix {version} is older than the {needed} the example's nixpkgs pin needs")
     for url in NEEDED_HOSTS:
         try:
             httpx.head(url, timeout=5.0, follow_redirects=True)

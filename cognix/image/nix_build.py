@@ -48,6 +48,7 @@ def build_image_script(
     nix_options: Sequence[tuple[str, str]] = (),
     progress: Callable[[str], None] | None = None,
     minimum_nix: str = MINIMUM_NIX,
+    python_minor: str | None = None,
 ) -> Path:
     """Build `path:<project_dir>#image` and return the store path of the stream script.
 
@@ -57,7 +58,7 @@ def build_image_script(
     Raises `ToolMissing` when Nix is absent or older than `minimum_nix`, and `JobFailed`
     when the build fails.
     """
-    nix = require_nix(minimum_nix)
+    nix = require_nix(minimum_nix, python_minor)
     folder = project_dir.resolve()
     installable = flake_reference(folder) + "#image"
     arguments = ["build", installable, "--no-link", "--json", "--no-write-lock-file", "-L"]
@@ -84,8 +85,12 @@ def flake_reference(project_dir: Path) -> str:
     return "path:" + folder if _PLAIN_PATH.fullmatch(folder) else "path:."
 
 
-def require_nix(minimum: str = MINIMUM_NIX) -> str:
-    """Return the path of `nix`; raise `ToolMissing` when it is absent or older than `minimum`."""
+def require_nix(minimum: str = MINIMUM_NIX, python_minor: str | None = None) -> str:
+    """Return the path of `nix`; raise `ToolMissing` when it is absent or older than `minimum`.
+
+    With `python_minor`, a too-old Nix's hint names the newest pin it can evaluate that has
+    that Python.
+    """
     nix = external.find_program("nix", NIX_INSTALL_HINT)
     output = external.run([nix, "--version"]).stdout.strip()
     found = _VERSION.search(output)
@@ -97,10 +102,25 @@ def require_nix(minimum: str = MINIMUM_NIX) -> str:
         raise ToolMissing(
             f"Nix {version} is too old: cognix needs Nix {minimum} or newer",
             f"install Nix {minimum} or newer from https://nixos.org/download (distribution "
-            "packages may be older), or choose an older nixpkgs pin with cognix.toml's "
-            "[nixpkgs] rev and run `cognix lock`",
+            f"packages may be older), or {_older_pin_advice(version, python_minor)}",
         )
     return nix
+
+
+def _older_pin_advice(version: str, python_minor: str | None) -> str:
+    """Say which nixpkgs pin the installed Nix can evaluate, or how to choose one."""
+    from cognix.resolve.pins import known_pins
+
+    fitting = [pin for pin in reversed(known_pins())
+               if _version_tuple(pin.min_nix) <= _version_tuple(version)
+               and (python_minor is None or python_minor in pin.pythons)]  # fmt: skip
+    if python_minor is None or not fitting:
+        return "choose an older nixpkgs pin with cognix.toml's [nixpkgs] rev and run `cognix lock`"
+    pin = fitting[0]
+    return (
+        f'set [nixpkgs] rev = "{pin.rev}" ({pin.branch}, the newest pin with Python '
+        f"{python_minor} that Nix {version} evaluates) in cognix.toml and run `cognix lock`"
+    )
 
 
 def newer_version(*versions: str) -> str:
