@@ -49,7 +49,10 @@ in
       if hasAttr name found then
         found.${name}
       else
-        throw "cognix: the pinned nixpkgs has no attribute `${path}` (asked for by ${origin}); run `cognix lock --upgrade` or change the mapping in cognix.toml"
+        throw (
+          "cognix: the pinned nixpkgs has no attribute `${path}` (asked for by ${origin}); "
+          + "run `cognix lock --upgrade` or change the mapping in cognix.toml"
+        )
     ) pkgs (segments path);
 
   /**

@@ -3,7 +3,9 @@
   container runtime inject the driver's libraries at run time (cognix/data/
   image-libraries.toml lists them, for the library check), and nixpkgs' CUDA libraries
   when no locked wheel brings CUDA (the lock's `cuda.source` then starts with "nixpkgs").
-  nixpkgs marks CUDA unfree; `unfreeNames` is exactly what the generated flake admits.
+  nixpkgs marks CUDA unfree; `unfreeNames` is what the generated flake admits: nothing for
+  an image without nixpkgs CUDA, else the CUDA packages it uses and the CUDA components
+  those may depend on.
 
   # Type
 
@@ -45,6 +47,32 @@ let
   );
 
   attributePaths = (if fromNixpkgs then runtimeAttributes else [ ]) ++ aptAttributes;
+
+  # CUDA components that a used one may take as an input (libcusolver needs libcublas,
+  # libcusparse and libnvjitlink; cudatoolkit joins them all; see nixpkgs'
+  # pkgs/development/cuda-modules/cuda/overrides.nix, search-index file 34415398, commit
+  # not recorded),
+  # admitted with it, so that one locked CUDA package never stops evaluation on another.
+  components = [
+    "cuda_cccl"
+    "cuda_cudart"
+    "cuda_cupti"
+    "cuda_nvcc"
+    "cuda_nvml_dev"
+    "cuda_nvrtc"
+    "cuda_nvtx"
+    "cudatoolkit"
+    "cudnn"
+    "libcublas"
+    "libcufft"
+    "libcufile"
+    "libcurand"
+    "libcusolver"
+    "libcusparse"
+    "libcusparse_lt"
+    "libnvjitlink"
+    "nccl"
+  ];
 in
 {
   # Each package's `lib` output where it has one: nixpkgs' CUDA redistributables move `lib`
@@ -60,7 +88,14 @@ in
     package.lib or package
   ) attributePaths;
 
-  unfreeNames = map attributes.packageName attributePaths;
+  unfreeNames =
+    if attributePaths == [ ] then
+      [ ]
+    else
+      components
+      ++ filter (name: !(builtins.elem name components)) (
+        map attributes.packageName attributePaths
+      );
 
   # Where nvidia-container-toolkit puts the driver: Debian-style and RHEL-style hosts.
   libraryPath =

@@ -42,13 +42,17 @@ let
   pkgs = import nixpkgs {
     system = "x86_64-linux";
     # nixpkgs marks CUDA unfree; admit exactly the CUDA packages this lock uses.
-    config.allowUnfreePredicate = package: builtins.elem (package.pname or package.name) cuda.unfreeNames;
+    config.allowUnfreePredicate =
+      package: builtins.elem (package.pname or package.name) cuda.unfreeNames;
   };
   attributes = import ./attributes.nix { inherit pkgs; };
 
   python =
     pkgs.${lock.nixpkgs.python-attr}
-      or (throw "cognix: the pinned nixpkgs has no ${lock.nixpkgs.python-attr} for Python ${lock.target.python}; run `cognix lock` again");
+      or (throw (
+        "cognix: the pinned nixpkgs has no ${lock.nixpkgs.python-attr} for Python "
+        + "${lock.target.python}; run `cognix lock` again"
+      ));
 
   wheels = import ./wheels.nix {
     inherit pkgs python;
@@ -80,7 +84,8 @@ let
     inherit (project) gpu;
   };
 
-  libraryPath = cuda.libraryPath ++ system.libraryPath ++ map (package: "${package}/lib") cuda.packages;
+  libraryPath =
+    cuda.libraryPath ++ system.libraryPath ++ map (package: "${package}/lib") cuda.packages;
 
   source = import ./source.nix {
     inherit root;
@@ -100,7 +105,10 @@ let
   schema = import ./schema.nix {
     inherit pkgs shell source;
     inherit (project) predictor;
-    schemaModule = if builtins.pathExists ./cognix_schema then ./cognix_schema else ../cognix/schema;
+    # .cognix/ carries its own copy; the repository's nix/ (the project flake's `lib`) uses
+    # the package itself.
+    schemaModule =
+      if builtins.pathExists ./cognix_schema then ./cognix_schema else ../cognix/schema;
     cogVersion = lock.cogVersion;
     expected = project.labels."run.cog.openapi_schema";
   };
@@ -116,7 +124,12 @@ let
       "PYTHONUNBUFFERED=1"
       "SSL_CERT_FILE=${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt"
     ]
-    ++ (if libraryPath == [ ] then [ ] else [ "LD_LIBRARY_PATH=${concatStringsSep ":" libraryPath}" ])
+    ++ (
+      if libraryPath == [ ] then
+        [ ]
+      else
+        [ "LD_LIBRARY_PATH=${concatStringsSep ":" libraryPath}" ]
+    )
     ++ map (name: "${name}=${cuda.environment.${name}}") (builtins.attrNames cuda.environment)
     ++ project.environment
     ++ [ "COG_PREDICT_TYPE_STUB=${project.predictor}" ]

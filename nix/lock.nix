@@ -40,13 +40,19 @@ let
 
   tool =
     pylock.tool.cognix
-      or (throw "cognix: pylock.toml has no [tool.cognix] table; it was not written by `cognix lock`");
+      or (throw (
+        "cognix: pylock.toml has no [tool.cognix] table; "
+        + "it was not written by `cognix lock`"
+      ));
 
   supportedLockVersion = 1;
 in
 assert
   tool.lock-version == supportedLockVersion
-  || throw "cognix: pylock.toml has lock-version ${toString tool.lock-version}; this Nix library reads version ${toString supportedLockVersion}: run `cognix generate` again";
+  || throw (
+    "cognix: pylock.toml has lock-version ${toString tool.lock-version}; this Nix library "
+    + "reads version ${toString supportedLockVersion}: run `cognix generate` again"
+  );
 {
   # The PEP 751 packages, each with `name`, `version`, `wheels` and `dependencies`.
   packages = pylock.packages or [ ];

@@ -1,7 +1,8 @@
 /**
   The OpenAPI schema of the predictor, generated inside the build from the filtered source
   by cognix's standard-library-only schema module (cognix/schema, vendored as
-  .cognix/cognix_schema by `cognix generate`), so the image's `/src/.cog/openapi_schema.json` always matches its `/src`.
+  .cognix/cognix_schema by `cognix generate`), so the image's
+  `/src/.cog/openapi_schema.json` always matches its `/src`.
 
   The `run.cog.openapi_schema` label must be known when the flake is evaluated, before
   anything is built, so `cognix generate` writes the same schema into .cognix/project.json.

@@ -7,7 +7,8 @@
   # Type
 
   ```
-  system :: AttrSet -> { runtime :: [Derivation]; buildTools :: [Derivation]; libraryPath :: [String]; }
+  system :: AttrSet
+    -> { runtime :: [Derivation]; buildTools :: [Derivation]; libraryPath :: [String]; }
   ```
 */
 {
@@ -46,7 +47,8 @@ in
   # The library folders that LD_LIBRARY_PATH and the library check use, in lock order. A
   # package's libraries are in its `lib` output where it has one, else in `out`, whichever
   # output the mapping named (ffmpeg.bin, openssl's default `bin`), each folder once.
-  libraryPath = foldl' (folders: folder: if elem folder folders then folders else folders ++ [ folder ]) [ ] (
-    map (package: "${package.lib or package.out or package}/lib") runtime
-  );
+  libraryPath =
+    foldl' (folders: folder: if elem folder folders then folders else folders ++ [ folder ])
+      [ ]
+      (map (package: "${package.lib or package.out or package}/lib") runtime);
 }

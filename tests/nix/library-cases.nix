@@ -118,21 +118,45 @@ in
   };
   "cuda.unfreeNames.from-nixpkgs" = {
     actual =
-      (cuda {
-        gpu = true;
-        cuda = {
-          version = "12.1";
-          source = "nixpkgs cudaPackages_12.1";
-        };
-      }).unfreeNames;
+      builtins.filter
+        (
+          name:
+          builtins.elem name
+            (cuda {
+              gpu = true;
+              cuda = {
+                version = "12.1";
+                source = "nixpkgs cudaPackages_12.1";
+              };
+            }).unfreeNames
+        )
+        [
+          "cuda_cudart"
+          "libcublas"
+          "cudnn"
+          "libcusolver"
+          "ffmpeg"
+        ];
     expected = [
       "cuda_cudart"
       "libcublas"
       "cudnn"
+      "libcusolver"
     ];
   };
-  "cuda.unfreeNames.apt-toolkit" = {
+  "cuda.unfreeNames.none" = {
     actual =
+      (cuda {
+        gpu = true;
+        cuda = {
+          version = "12.1";
+          source = "nvidia-cuda-runtime-cu12 wheel 12.1.105";
+        };
+      }).unfreeNames;
+    expected = [ ];
+  };
+  "cuda.unfreeNames.apt-toolkit" = {
+    actual = builtins.elem "cudatoolkit"
       (cuda {
         systemPackages = [
           {
@@ -142,7 +166,7 @@ in
           }
         ];
       }).unfreeNames;
-    expected = [ "cudatoolkit" ];
+    expected = true;
   };
 
   "system.runtime.kinds" = {
