@@ -94,8 +94,3 @@ def _line_of(text: str, table: str, key: str) -> int:
         elif header is not None and re.match(rf"{re.escape(key)}\s*=", stripped):
             return number
     return header or 1
-
-
-def generated_paths(project_dir: Path) -> list[Path]:
-    """Return the generated files' paths in `project_dir`, whether they exist or not."""
-    return [project_dir / name for name in GENERATED_NAMES]
