@@ -19,7 +19,7 @@ from cognix import __version__
 from cognix.errors import EXIT_INTERRUPTED, CognixError, ConfigError, Problem, for_terminal
 
 if TYPE_CHECKING:
-    from cognix.commands import GenerateResult, LockResult
+    from cognix.commands import GenerateResult, LockResult, Runner
 
 app = typer.Typer(
     name="cognix",
@@ -72,6 +72,17 @@ def check(project: ProjectOption = None, as_json: JsonOption = False) -> None:
         _say(json.dumps(report.as_json(), indent=2), err=False)
     else:
         _say(report.summary(), err=False)
+
+
+@app.command()
+def schema(project: ProjectOption = None) -> None:
+    """Print the OpenAPI schema of the predictor and trainer, read from their source."""
+    from cognix.commands import schema_project
+
+    text = schema_project(project)
+    # The exact bytes of .cog/openapi_schema.json: nothing escaped or redacted.
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 @app.command()
@@ -137,38 +148,108 @@ def _show_generate_result(result: GenerateResult, *, summary_to_stdout: bool) ->
         _say(f"note: {result.untracked_hint}")
 
 
+ImageArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="IMAGE",
+        help="An image in docker or podman. Without it, the project is built with Nix and run "
+        "in a container, or, with --local or when Nix or a container engine is missing, "
+        "run from its lock in a local virtual environment.",
+    ),
+]
+GpusOption = Annotated[
+    bool, typer.Option("--gpus", help="Give the container every GPU (docker --gpus all).")
+]
+LocalOption = Annotated[
+    bool, typer.Option("--local", help="Run in a local virtual environment from the lock.")
+]
+
+
 @app.command()
 def predict(
+    image: ImageArgument = None,
     inputs: Annotated[
         list[str] | None,
         typer.Option("--input", "-i", help="An input as name=value, or name=@file."),
     ] = None,
-    local: Annotated[
-        bool, typer.Option("--local", help="Run in a local virtual environment from the lock.")
-    ] = False,
+    local: LocalOption = False,
+    gpus: GpusOption = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write a file output.")
     ] = None,
     project: ProjectOption = None,
 ) -> None:
     """Run one prediction and print or save its output."""
-    from cognix.commands import predict_locally
+    from cognix.commands import predict_image, predict_project
 
-    if not local:
-        from cognix.errors import Unsupported
-
-        raise Unsupported(
-            "predicting with a container image is not supported yet",
-            "pass --local to run the predictor from the lock in a local environment",
+    runner = _runner(image, local, project)
+    if image is not None:
+        result = predict_image(image, inputs or [], output, gpus=gpus)
+    else:
+        result = predict_project(
+            project,
+            inputs or [],
+            output,
+            build=runner.kind == "build",
+            gpus=gpus,
+            progress=_relay_tool_line,
+            on_generated=lambda made: _show_generate_result(made, summary_to_stdout=False),
         )
-    result = predict_locally(project, inputs or [], output)
     _print_warnings(result.warnings)
-    if result.lock.changed:
+    if result.lock is not None and result.lock.changed:
         _say(result.lock.summary())
     if result.text is not None:
         typer.echo(result.text)
     for path in result.files:
         _say(f"wrote {path}")
+
+
+@app.command()
+def serve(
+    image: ImageArgument = None,
+    local: LocalOption = False,
+    gpus: GpusOption = False,
+    host: Annotated[
+        str, typer.Option("--host", help="The address to listen on (0.0.0.0: every one).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=1, max=65535, help="The port to listen on.")
+    ] = 8393,
+    project: ProjectOption = None,
+) -> None:
+    """Run the Cog HTTP server until Ctrl-C; print its URL on stdout once it is ready."""
+    from cognix.commands import serve_image, serve_project
+
+    runner = _runner(image, local, project)
+
+    def ready(url: str) -> None:
+        typer.echo(url)
+        _say("the Cog server is ready; Ctrl-C stops it")
+
+    if image is not None:
+        serve_image(image, host=host, port=port, gpus=gpus, on_ready=ready)
+        return
+    serve_project(
+        project,
+        host=host,
+        port=port,
+        on_ready=ready,
+        build=runner.kind == "build",
+        gpus=gpus,
+        on_locked=lambda lock: _say(lock.summary()) if lock.changed else None,
+        progress=_relay_tool_line,
+        on_generated=lambda made: _show_generate_result(made, summary_to_stdout=False),
+    )
+
+
+def _runner(image: str | None, local: bool, project: Path | None) -> Runner:
+    """Choose where to run, and say so when a project runs locally without --local."""
+    from cognix.commands import choose_runner
+
+    runner = choose_runner(image, local, project)
+    if runner.note is not None:
+        _say(f"note: {runner.note}")
+    return runner
 
 
 @app.command()

@@ -12,11 +12,11 @@ import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cognix.config.files import COG_YAML, find_project_dir
 from cognix.config.load import Project, load_project
-from cognix.errors import ConfigError, InputError, Location, Problem
+from cognix.errors import CognixError, ConfigError, InputError, JobFailed, Location, Problem
 from cognix.lock import (
     LOCK_FILE,
     LockInfo,
@@ -28,6 +28,7 @@ from cognix.resolve.runsteps import RunPlan
 
 if TYPE_CHECKING:
     from cognix.image import ExportResult
+    from cognix.predict.container import Engine
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +162,20 @@ def check_project(directory: Path | None) -> CheckReport:
     return CheckReport(project, state, unsupported_features(project), tuple(warnings))
 
 
+def schema_project(directory: Path | None) -> str:
+    """Return the project's OpenAPI schema as `.cog/openapi_schema.json` holds it.
+
+    The schema covers cog.yaml's predictor and trainer; info.version is the locked cog
+    SDK when there is a lock, as in the image, else the schema module's own.
+    """
+    from cognix.nixgen.project_json import openapi_schema
+    from cognix.schema import dumps
+
+    project = open_project(directory)
+    info = previous_lock(project) if (project.directory / LOCK_FILE).exists() else None
+    return dumps(openapi_schema(project, cog_version=info.cog_sdk if info else ""))
+
+
 @dataclass(frozen=True)
 class LockResult:
     """What `cognix lock` did."""
@@ -274,28 +289,190 @@ def init_project(directory: Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
+class Runner:
+    """Where `predict` or `serve` runs: `local`, `image` (one given), or `build` then run.
+
+    `note` says why a project runs locally although --local was not given.
+    """
+
+    kind: Literal["local", "image", "build"]
+    note: str | None = None
+
+
+def runner_for(image: str | None, local: bool, blockers: Sequence[str]) -> Runner:
+    """Decide where to run; `blockers` say what building and running an image lacks.
+
+    An IMAGE runs in a container. `--local` runs the project from its lock. Without either,
+    the project is built into an image and run in a container, unless Nix or a container
+    engine is missing (`blockers`): then it runs locally, and the note says why.
+    """
+    if image is not None and local:
+        raise InputError(
+            "--local runs the project, not an image",
+            "leave out IMAGE to run the project locally, or --local to run the image",
+        )
+    if image is not None:
+        return Runner("image")
+    if local:
+        return Runner("local")
+    if blockers:
+        return Runner("local", f"running the project locally (--local): {'; '.join(blockers)}")
+    return Runner("build")
+
+
+def choose_runner(image: str | None, local: bool, directory: Path | None = None) -> Runner:
+    """Decide where to run, looking for Nix and a container engine only when it matters.
+
+    `directory` is the project (`--project`); its lock's pin says how new Nix must be.
+    """
+    blockers = [] if image is not None or local else _build_blockers(directory)
+    return runner_for(image, local, blockers)
+
+
+def _build_blockers(directory: Path | None) -> list[str]:
+    """Say what is missing to build and run the project's image: Nix, a container engine."""
+    from cognix.errors import ToolMissing
+    from cognix.image.destination import answering_engine
+    from cognix.image.nix_build import MINIMUM_NIX, require_nix
+
+    blockers = []
+    try:
+        project_dir = directory if directory is not None else find_project_dir(Path.cwd())
+        minimum = _minimum_nix(project_dir)
+    except CognixError:
+        minimum = MINIMUM_NIX  # no project here: the command itself will say so
+    try:
+        require_nix(minimum)
+    except ToolMissing as missing:
+        blockers.append(missing.message)
+    engine, problem = answering_engine()
+    if engine is None:
+        blockers.append(problem)
+    return blockers
+
+
+@dataclass(frozen=True)
 class PredictResult:
-    """What `cognix predict` shows: text to print, files written, the lock, warnings met."""
+    """What `cognix predict` shows: text to print, files written, the lock, warnings met.
+
+    `lock` is the lock `--local` wrote or checked; `built` the image built first, if any.
+    """
 
     text: str | None
     files: list[Path]
-    lock: LockResult
+    lock: LockResult | None
     warnings: tuple[Problem, ...]
+    built: BuildResult | None = None
 
 
-def predict_locally(
-    directory: Path | None, inputs: list[str], output: Path | None
+def predict_image(
+    image: str, inputs: list[str], output: Path | None, *, gpus: bool = False
 ) -> PredictResult:
-    """Lock if needed, then run one prediction in a local environment built from the lock."""
+    """Run one prediction in a container of `image`, checking the inputs by its label first."""
+    from cognix.predict.container import find_engine, predict_in_container
+
+    shown = predict_in_container(find_engine(), image, inputs, output, gpus=gpus)
+    return PredictResult(shown.text, shown.files, None, ())
+
+
+def predict_project(
+    directory: Path | None,
+    inputs: list[str],
+    output: Path | None,
+    *,
+    build: bool = False,
+    gpus: bool = False,
+    progress: Callable[[str], None] | None = None,
+    on_generated: Callable[[GenerateResult], None] | None = None,
+) -> PredictResult:
+    """Check the inputs, then predict locally from the lock, or (`build`) in the image.
+
+    With `build`, the image is built as `cognix build` does, loaded into the container
+    engine that runs it; `progress` and `on_generated` are `build_project`'s.
+    """
     from cognix.predict.local import prepare_prediction, run_local_prediction
     from cognix.predict.outputs import check_destination
 
     project = open_project(directory)
-    prepared = prepare_prediction(project, inputs)
+    checked = prepare_prediction(project, inputs)
     check_destination(output)
-    lock = ensure_lock(project)
-    shown = run_local_prediction(project, prepared, output)
-    return PredictResult(shown.text, shown.files, lock, project.warnings)
+    if not build:
+        _warn_gpus_locally(gpus)
+        lock = ensure_lock(project)
+        shown = run_local_prediction(project, checked, output)
+        return PredictResult(shown.text, shown.files, lock, project.warnings)
+
+    from cognix.predict.container import predict_in_container
+
+    engine, built, image = _built_image(project.directory, progress, on_generated)
+    shown = predict_in_container(engine, image, inputs, output, gpus=gpus, checked=checked)
+    return PredictResult(shown.text, shown.files, None, project.warnings, built)
+
+
+def serve_image(
+    image: str, *, host: str, port: int, gpus: bool, on_ready: Callable[[str], None]
+) -> None:
+    """Serve `image` in a container with its port published on `host:port`, until stopped."""
+    from cognix.predict.container import find_engine, serve_container
+
+    serve_container(find_engine(), image, host=host, port=port, gpus=gpus, on_ready=on_ready)
+
+
+def serve_project(
+    directory: Path | None,
+    *,
+    host: str,
+    port: int,
+    on_ready: Callable[[str], None],
+    build: bool = False,
+    gpus: bool = False,
+    on_locked: Callable[[LockResult], None] | None = None,
+    progress: Callable[[str], None] | None = None,
+    on_generated: Callable[[GenerateResult], None] | None = None,
+) -> None:
+    """Serve the project from its lock, or (`build`) build its image and serve that.
+
+    `on_locked` hears what locking did before the local server starts.
+    """
+    from cognix.predict.local import serve_locally
+    from cognix.predict.server import check_port_free
+
+    project = open_project(directory)
+    check_port_free(host, port)
+    if not build:
+        _warn_gpus_locally(gpus)
+        lock = ensure_lock(project)
+        if on_locked is not None:
+            on_locked(lock)
+        serve_locally(project, host, port, on_ready)
+        return
+
+    from cognix.predict.container import serve_container
+
+    engine, _, image = _built_image(project.directory, progress, on_generated)
+    serve_container(engine, image, host=host, port=port, gpus=gpus, on_ready=on_ready)
+
+
+def _built_image(
+    directory: Path,
+    progress: Callable[[str], None] | None,
+    on_generated: Callable[[GenerateResult], None] | None,
+) -> tuple[Engine, BuildResult, str]:
+    """Build the project's image into the engine that will run it; return all three."""
+    from cognix.predict.container import find_engine
+
+    engine = find_engine()
+    built = build_project(
+        directory, output=engine.name, progress=progress, on_generated=on_generated
+    )
+    if built.export.reference is None:
+        raise JobFailed(f"{engine.name} load did not say which image it loaded")
+    return engine, built, built.export.reference
+
+
+def _warn_gpus_locally(gpus: bool) -> None:
+    if gpus:
+        log.warning("--gpus is for containers; a local server sees this machine's GPUs as is")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ Process = Popen[bytes]
 """A program started with `start`."""
 
 STDERR_TAIL_LINES = 20
+_STDERR = 2
+"""The file descriptor of this process's stderr, whatever `sys.stderr` is replaced with."""
 
 # Nix 2.4+ has flakes and the `nix` command only behind these features; cognix turns them on
 # itself, for each call, and only here.
@@ -104,14 +106,17 @@ def start(
     *,
     cwd: Path | None = None,
     env: Mapping[str, str] | None = None,
-    log_file: Path,
+    log_file: Path | None,
 ) -> Process:
     """Start a long-running program in its own process group, its output going to `log_file`.
 
-    The caller owns the returned process and must stop it with `stop`.
+    Without `log_file`, its output goes to this process's stderr (file descriptor 2), so
+    that this process's stdout stays its own. The caller owns the returned process and must
+    stop it with `stop`.
     """
     log.debug("$ %s", redact_credentials(shlex.join(argv)))
-    with log_file.open("wb") as sink:
+    with contextlib.ExitStack() as files:
+        sink = files.enter_context(log_file.open("wb")) if log_file is not None else _STDERR
         return Popen(
             argv,
             cwd=cwd,

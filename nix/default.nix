@@ -104,7 +104,7 @@ let
 
   schema = import ./schema.nix {
     inherit pkgs shell source;
-    inherit (project) predictor;
+    inherit (project) predictor trainer;
     # .cognix/ carries its own copy; the repository's nix/ (the project flake's `lib`) uses
     # the package itself.
     schemaModule =

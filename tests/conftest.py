@@ -66,20 +66,38 @@ class DockerArchive:
 @pytest.fixture(scope="session")
 def docker_archive(tmp_path_factory: pytest.TempPathFactory) -> DockerArchive:
     """Return a one-layer docker-archive named `cog-test:abc`, as a stream script would write."""
+    return write_docker_archive(tmp_path_factory.mktemp("image"), "cog-test:abc")
+
+
+def write_docker_archive(
+    work: Path,
+    reference: str,
+    labels: dict[str, str] | None = None,
+    programs: dict[str, bytes] | None = None,
+) -> DockerArchive:
+    """Write a one-layer docker-archive named `reference`, using umoci and skopeo.
+
+    The image has `labels`, and `programs` as executable files at the top of its tree.
+    """
     from cognix import external
 
     for program in ("umoci", "skopeo"):
         if shutil.which(program) is None:
             pytest.skip(f"{program} is not installed")
-    work = tmp_path_factory.mktemp("image")
     layout, bundle = f"{work / 'layout'}:base", work / "bundle"
     external.run(["umoci", "init", "--layout", str(work / "layout")])
     external.run(["umoci", "new", "--image", layout])
     external.run(["umoci", "unpack", "--rootless", "--image", layout, str(bundle)])
     (bundle / "rootfs" / "hello.txt").write_text("hello\n")
+    for name, content in (programs or {}).items():
+        (bundle / "rootfs" / name).write_bytes(content)
+        (bundle / "rootfs" / name).chmod(0o755)
     external.run(["umoci", "repack", "--image", layout, str(bundle)])
-    external.run(["umoci", "config", "--image", layout, "--config.cmd", "/hello.txt"])
-    archive = DockerArchive(work / "image.tar", "cog-test:abc")
+    config = ["--config.cmd", "/hello.txt"]
+    for name, value in (labels or {}).items():
+        config += ["--config.label", f"{name}={value}"]
+    external.run(["umoci", "config", "--image", layout, *config])
+    archive = DockerArchive(work / "image.tar", reference)
     destination = f"docker-archive:{archive.path}:{archive.reference}"
     external.run(["skopeo", "--insecure-policy", "copy", "--quiet", f"oci:{layout}", destination])
     return archive

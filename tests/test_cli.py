@@ -104,13 +104,16 @@ def test_unknown_flag_is_a_usage_error(cognix) -> None:
     assert "No such option: --bogus" in result.stderr
 
 
-def test_predict_without_local_says_what_works(tmp_path: Path, cognix) -> None:
+def test_predict_without_local_checks_the_inputs_first(
+    tmp_path: Path, cognix, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cognix("init", str(tmp_path))
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
 
-    result = cognix("predict", "--project", str(tmp_path), "-i", "name=x")
+    result = cognix("predict", "--project", str(tmp_path), "-i", "nme=x")
 
     assert result.code == 2
-    assert result.stderr.splitlines() == [
-        "error: predicting with a container image is not supported yet",
-        "  hint: pass --local to run the predictor from the lock in a local environment",
+    assert result.stderr.splitlines()[1:] == [
+        "error: unknown input 'nme'",
+        "  hint: did you mean 'name'? the inputs are name",
     ]

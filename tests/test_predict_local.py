@@ -231,57 +231,6 @@ def test_signal_stops_the_server(
     assert servers_running_in(project) == []
 
 
-def signal_while_running(signal_number: int) -> None:
-    """Send `signal_number` to this process while the server's signal handlers are in place."""
-    with local._stopping_on_signals():
-        os.kill(os.getpid(), signal_number)
-        time.sleep(5)
-
-
-def second_signal_while_cleaning_up(cleaned: list[str]) -> None:
-    with local._stopping_on_signals():
-        try:
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(5)
-        finally:
-            os.kill(os.getpid(), signal.SIGTERM)
-            cleaned.append("cleaned")
-
-
-def signal_while_stopping(steps: list[str]) -> None:
-    with local._stopping_on_signals():
-        with local._signals_held():
-            os.kill(os.getpid(), signal.SIGTERM)
-            time.sleep(0.1)
-            steps.append("stopped")
-        time.sleep(5)
-
-
-class TestSignals:
-    def test_sighup_becomes_interrupted_with_exit_129(self) -> None:
-        before = signal.getsignal(signal.SIGHUP)
-        with pytest.raises(local.Interrupted) as caught:
-            signal_while_running(signal.SIGHUP)
-        assert (caught.value.exit_code, caught.value.message) == (129, "interrupted by SIGHUP")
-        assert signal.getsignal(signal.SIGHUP) is before
-
-    def test_exit_codes(self) -> None:
-        assert (local.EXIT_TERMINATED, local.EXIT_HUNG_UP) == (143, 129)
-
-    def test_a_second_signal_does_not_break_off_the_cleanup(self) -> None:
-        cleaned: list[str] = []
-        with pytest.raises(local.Interrupted) as caught:
-            second_signal_while_cleaning_up(cleaned)
-        assert cleaned == ["cleaned"]
-        assert caught.value.exit_code == 143
-
-    def test_a_signal_during_the_stop_arrives_after_it(self) -> None:
-        steps: list[str] = []
-        with pytest.raises(local.Interrupted):
-            signal_while_stopping(steps)
-        assert steps == ["stopped"]
-
-
 def server_answering(handler: Callable[[httpx.Request], httpx.Response]) -> CogServer:
     return CogServer("http://cog.test", transport=httpx.MockTransport(handler))
 

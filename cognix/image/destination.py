@@ -117,21 +117,31 @@ def _destination(kind: Kind, rest: str, text: str) -> Path:
     return path
 
 
-def _default_output() -> Output:
+def answering_engine() -> tuple[Kind | None, str]:
+    """Return the engine to use (docker when its daemon answers, else podman) and why not docker.
+
+    The engine is None when neither is usable; the text then says why, e.g. `docker is not
+    installed, podman is not installed`.
+    """
     docker = external.find_program_or_none("docker")
     problem = "docker is not installed"
     if docker is not None:
         answer = external.run([docker, "info"], check=False)
         if answer.returncode == 0:
-            return Output("docker")
+            return "docker", ""
         problem = "docker cannot reach its daemon"
     if external.find_program_or_none("podman") is not None:
-        log.info("%s: loading into podman", problem)
-        return Output("podman")
-    raise ToolMissing(
-        f"no container engine to load the image into: {problem}, podman is not installed",
-        NO_ENGINE_HINT,
-    )
+        return "podman", problem
+    return None, f"{problem}, podman is not installed"
+
+
+def _default_output() -> Output:
+    engine, problem = answering_engine()
+    if engine is None:
+        raise ToolMissing(f"no container engine to load the image into: {problem}", NO_ENGINE_HINT)
+    if problem:
+        log.info("%s: loading into %s", problem, engine)
+    return Output(engine)
 
 
 def _check_docker_daemon(docker: str) -> None:

@@ -3,7 +3,8 @@
 The lock holds every version; this file holds the rest the Nix library needs at evaluation
 time: the image name, the predictor, the environment, layering, and the label values Cog's
 images carry. The OpenAPI schema label is computed here, before Nix evaluates anything;
-the build derives the schema again from /src and stops when the two differ.
+the build derives the schema again from /src and stops when the two differ. The schema
+covers the trainer too when cog.yaml names one, as Cog's does.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from typing import Any
 from cognix.config.load import Project
 from cognix.errors import ConfigError, InputError, Location, Problem
 from cognix.image.destination import IMAGE_NAME
-from cognix.predict.local import schema_of
 from cognix.resolve.native import libraries_left_out
-from cognix.schema._openapi import dumps
+from cognix.schema import SchemaError, dumps, project_schema
 
 # Cog's own rule (pkg/config/image_name.go): lowercase, spaces to dashes, other characters
 # outside [a-z0-9-] dropped, at most 30 characters with the prefix.
@@ -45,7 +45,7 @@ def project_document(project: Project, tool: dict[str, Any]) -> dict[str, Any]:
             "add `predict: predict.py:Predictor` (or `run:`) to cog.yaml",
         )
     cog_version = str(tool.get("cog", {}).get("sdk", ""))
-    schema = dumps(schema_of(project, predictor, cog_version=cog_version))
+    schema = dumps(openapi_schema(project, cog_version=cog_version))
 
     name = config.image or default_image_name(project.directory.resolve().name)
     _check_image_name(project, name, given=bool(config.image))
@@ -65,6 +65,21 @@ def project_document(project: Project, tool: dict[str, Any]) -> dict[str, Any]:
         "extra-nixpkgs": list(project.settings.image.extra_nixpkgs),
         "labels": _labels(project, tool, name, schema, cog_version),
     }
+
+
+def openapi_schema(project: Project, *, cog_version: str = "") -> dict[str, Any]:
+    """Return the OpenAPI schema of the project's predictor and trainer, as Cog merges them.
+
+    `cog_version` goes into info.version; empty keeps the schema module's own. Schema
+    errors become located `ConfigError`s.
+    """
+    config = project.config
+    versioned = {"cog_version": cog_version} if cog_version else {}
+    try:
+        return project_schema(project.directory, config.predictor_ref, config.train, **versioned)
+    except SchemaError as error:
+        location = Location(error.path, error.line, error.column)
+        raise ConfigError([Problem(location, error.message, error.hint)]) from None
 
 
 def _check_image_name(project: Project, name: str, *, given: bool) -> None:

@@ -73,6 +73,19 @@ class CogServer:
             raise JobFailed(f"the prediction failed: {reason}")
         return reply.get("output")
 
+    def openapi_schema(self) -> dict[str, Any]:
+        """Return the schema the server serves; raise `JobFailed` when it has none."""
+        try:
+            response = self._http.get("/openapi.json")
+        except httpx.TransportError as error:
+            raise JobFailed(f"lost the connection to the Cog server: {error}") from None
+        reply = _json_object(response)
+        if response.status_code != 200:
+            reason = reply.get("error") or f"HTTP {response.status_code}"
+            hint = "images built by cognix or Cog carry their schema; rebuild the image"
+            raise JobFailed(f"the Cog server has no OpenAPI schema: {reason}", hint)
+        return reply
+
     def _health(self) -> dict[str, Any]:
         try:
             response = self._http.get("/health-check")

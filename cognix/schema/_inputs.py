@@ -1,9 +1,16 @@
 """Read a predictor's parameters, with their defaults and `Input()` options.
 
-Follows Cog 0.23.1 (`pkg/schema/python/inputs.go`) with one difference on purpose:
-where Cog silently drops an option it cannot read (a `ge=` naming a function call,
-say), this module raises SchemaError at the expression, because the runtime would
-enforce the option while the schema would not say so.
+Follows Cog 0.23.1 (`pkg/schema/python/inputs.go`), including its two indirect forms: a
+default naming a class attribute that holds an `Input(...)`, and a call to a class's
+method that returns one (`Inputs.seed(default=1)`). One difference is on purpose: where
+Cog silently drops an option it cannot read (a `ge=` naming a function call), this module
+raises SchemaError at the expression, because the runtime would use the value while the
+schema would not say so. A default given positionally, as in `Input(5)`, is left out as
+Cog leaves it out: the input is then required, so the runtime never falls back on it. Options Cog
+reads only as literals (ge, le, lengths, regex) are read here through module constants
+and small arithmetic too, so `le=MAX_SEED` gives `maximum` where Cog would leave it out.
+Cog copies the text between a string literal's quotes without reading its escapes, so
+its schema holds `a\\nb` for `"a\\nb"`; this module writes the string Python reads.
 """
 
 from __future__ import annotations
@@ -106,6 +113,8 @@ def _field(scope: Scope, argument: ast.arg, default: ast.expr | None) -> InputFi
     result = InputField(name, argument, input_type(scope, argument.annotation))
     if isinstance(default, ast.Call) and scope.name_of(default.func) == "Input":
         _read_input_call(scope, result, default)
+    elif default is not None and _read_input_reference(scope, result, default):
+        pass
     elif default is not None:
         result.has_default = True
         result.default = _value(scope, default, f"the default of input '{name}'")
@@ -113,18 +122,86 @@ def _field(scope: Scope, argument: ast.arg, default: ast.expr | None) -> InputFi
     return result
 
 
-def _read_input_call(scope: Scope, result: InputField, call: ast.Call) -> None:
-    """Copy the default and options of `Input(...)` into `result`."""
-    if len(call.args) > 1:
-        raise scope.error(call.args[1], "Input() takes only the default as a positional argument")
-    if call.args:
-        result.has_default = True
-        result.default = _value(scope, call.args[0], f"the default of input '{result.name}'")
+def _read_input_call(
+    scope: Scope, result: InputField, call: ast.Call, bound: dict[str, Any] | None = None
+) -> None:
+    """Copy the default and options of `Input(...)` into `result`.
+
+    `bound` holds the parameters of the method the call is returned from, by name.
+    """
+    # Cog's parser reads keywords only (inputs.go): `Input(5)` makes a required input, and
+    # a project Cog builds must build here unchanged.
     for keyword in call.keywords:
-        _read_keyword(scope, result, keyword)
+        _read_keyword(scope, result, keyword, bound or {})
 
 
-def _read_keyword(scope: Scope, result: InputField, keyword: ast.keyword) -> None:
+def _read_input_reference(scope: Scope, result: InputField, default: ast.expr) -> bool:
+    """Read a default that refers to an `Input(...)` held by a class; False if none."""
+    call_site = default if isinstance(default, ast.Call) else None
+    target = call_site.func if call_site is not None else default
+    if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
+        return False
+    found = scope.project.lookup(scope.module, target.value.id)
+    if found is None or not isinstance(found[1], ast.ClassDef):
+        return False
+    owner = Scope(scope.project, found[0])
+    for statement in found[1].body:
+        if call_site is None:
+            held = _input_attribute(owner, statement, target.attr)
+            if held is not None:
+                _read_input_call(owner, result, held)
+                return True
+            continue
+        returned = _returned_input(owner, statement, target.attr)
+        if returned is not None:
+            assert isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef)
+            _read_input_call(owner, result, returned, _bind(scope, owner, statement, call_site))
+            return True
+    return False
+
+
+def _input_attribute(scope: Scope, statement: ast.stmt, name: str) -> ast.Call | None:
+    """Return the call if `statement` is `name = Input(...)` in a class body."""
+    if not isinstance(statement, ast.Assign) or not isinstance(statement.value, ast.Call):
+        return None
+    if [ast.unparse(target) for target in statement.targets] != [name]:
+        return None
+    return statement.value if scope.name_of(statement.value.func) == "Input" else None
+
+
+def _returned_input(scope: Scope, method: ast.stmt, name: str) -> ast.Call | None:
+    """Return the `Input(...)` call that the method `name` returns directly, if it does."""
+    if not isinstance(method, ast.FunctionDef | ast.AsyncFunctionDef) or method.name != name:
+        return None
+    for statement in method.body:
+        value = statement.value if isinstance(statement, ast.Return) else None
+        if isinstance(value, ast.Call) and scope.name_of(value.func) == "Input":
+            return value
+    return None
+
+
+def _bind(
+    scope: Scope, owner: Scope, method: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call
+) -> dict[str, Any]:
+    """Bind a method's parameters to the call's arguments or their defaults, by name."""
+    parameters = [*method.args.posonlyargs, *method.args.args, *method.args.kwonlyargs]
+    names = [p.arg for p in parameters if p.arg not in ("self", "cls")]
+    defaults = [*method.args.defaults, *method.args.kw_defaults]
+    bound = {
+        parameter.arg: _value(owner, default, f"the default of '{parameter.arg}'")
+        for parameter, default in zip(parameters[::-1], defaults[::-1], strict=False)
+        if default is not None
+    }
+    arguments = list(zip(names, call.args, strict=False))
+    arguments += [(k.arg, k.value) for k in call.keywords if k.arg is not None]
+    for name, node in arguments:
+        bound[name] = _value(scope, node, f"the argument '{name}' of {method.name}()")
+    return bound
+
+
+def _read_keyword(
+    scope: Scope, result: InputField, keyword: ast.keyword, bound: dict[str, Any]
+) -> None:
     """Check and store one keyword of `Input(...)`."""
     key, name = keyword.arg, result.name
     if key is None:
@@ -132,7 +209,10 @@ def _read_keyword(scope: Scope, result: InputField, keyword: ast.keyword) -> Non
     if key == "default_factory":
         hint = "give a literal default instead, as in Input(default=[])"
         raise scope.error(keyword, "default_factory is not supported in Input()", hint)
-    value = _value(scope, keyword.value, f"'{key}' of input '{name}'")
+    if isinstance(keyword.value, ast.Name) and keyword.value.id in bound:
+        value = bound[keyword.value.id]
+    else:
+        value = _value(scope, keyword.value, f"'{key}' of input '{name}'")
     if key == "default":
         result.has_default, result.default = True, value
         return

@@ -1,10 +1,15 @@
-"""Assemble the OpenAPI document Cog writes for a predictor, and write it to disk.
+"""Assemble the OpenAPI document Cog writes for a predictor or trainer, and write it to disk.
 
 The shape and key order mirror Cog 0.23.1's `pkg/schema/openapi_spec.go`. Go writes a
 plain map with its keys sorted and an ordered map (paths, component schemas, the
 properties of Input and of object outputs) in insertion order; `Ordered` marks the
 latter here and `_in_go_order` applies both rules. Go writes a float that holds a
 whole number without a fraction (`1`, not `1.0`), and so does `_in_go_order`.
+
+A project with both a predictor and a trainer gets one document, merged the way
+`MergeSchemas` in `pkg/schema/generator.go` does: the prediction document wins, and the
+training paths and components it lacks are added. Cog decodes both documents into plain
+Go maps to merge them, so every key of the merged document comes out sorted.
 """
 
 from __future__ import annotations
@@ -12,20 +17,62 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ._inputs import InputField
 from ._outputs import Ordered, title_case
 
-FIXED_COMPONENTS = (
+
+@dataclass(frozen=True)
+class Mode:
+    """The names Cog gives the endpoint and components of predictions or of trainings."""
+
+    endpoint: str
+    item: str
+    input: str
+    output: str
+    request: str
+    response: str
+    summary: str
+    description: str
+    operation: str
+
+
+PREDICT = Mode(
+    "/predictions",
+    "prediction",
     "Input",
     "Output",
     "PredictionRequest",
     "PredictionResponse",
-    "Status",
-    "HTTPValidationError",
-    "ValidationError",
+    "Predict",
+    "Run a single prediction on the model",
+    "predict_predictions_post",
+)
+TRAIN = Mode(
+    "/trainings",
+    "training",
+    "TrainingInput",
+    "TrainingOutput",
+    "TrainingRequest",
+    "TrainingResponse",
+    "Train",
+    "Run a single training on the model",
+    "train_trainings_post",
+)
+_SHARED_COMPONENTS = ("Status", "HTTPValidationError", "ValidationError")
+# An enum component takes its input's name, so no input with choices may take one of
+# these: in either mode, since a merged document holds the components of both.
+FIXED_COMPONENTS = (
+    tuple(
+        name
+        for mode in (PREDICT, TRAIN)
+        for name in (mode.input, mode.output, mode.request, mode.response)
+    )
+    + _SHARED_COMPONENTS
 )
 _REF = "#/components/schemas/"
 _JSON = "application/json"
@@ -33,22 +80,46 @@ _ENUM_TYPES = {"bool": "boolean", "float": "number", "int": "integer", "Any": "o
 
 
 def build_document(
-    fields: list[InputField], output: dict[str, Any], *, streaming: bool, version: str
+    fields: list[InputField],
+    output: dict[str, Any],
+    *,
+    streaming: bool,
+    version: str,
+    mode: Mode = PREDICT,
 ) -> dict[str, Any]:
-    """Return the whole OpenAPI 3.0.2 document for the prediction endpoints."""
-    schemas = Ordered(Input=_input_component(fields), Output=output)
+    """Return the whole OpenAPI 3.0.2 document for the prediction or training endpoints."""
+    schemas = Ordered({mode.input: _input_component(fields, mode.input), mode.output: output})
     for input_field in fields:
         if input_field.options.get("choices"):
             schemas[input_field.name] = _enum_component(input_field)
-    schemas.update(_fixed_components())
+    schemas.update(_fixed_components(mode))
     document = {
         "openapi": "3.0.2",
         "info": {"title": "Cog", "version": version},
-        "paths": _paths(streaming=streaming),
+        # Cog marks streaming on the prediction endpoint only.
+        "paths": _paths(mode, streaming=streaming and mode == PREDICT),
         "components": {"schemas": schemas},
     }
     ordered: dict[str, Any] = _in_go_order(document)
     return ordered
+
+
+def merge_documents(predict: dict[str, Any], train: dict[str, Any]) -> dict[str, Any]:
+    """Merge a prediction and a training document into one, as Cog's MergeSchemas does.
+
+    The prediction document's paths and components stay; the training document's are
+    added where the name is free. Every key comes out sorted, and each number as Go
+    prints it back after decoding it into a float64.
+    """
+    paths = dict(predict["paths"])
+    schemas = dict(predict["components"]["schemas"])
+    for path, item in train["paths"].items():
+        paths.setdefault(path, item)
+    for name, component in train["components"]["schemas"].items():
+        schemas.setdefault(name, component)
+    merged = {**predict, "paths": paths, "components": {"schemas": schemas}}
+    result: dict[str, Any] = _decoded_by_go(merged)
+    return result
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -76,7 +147,7 @@ def write_schema(project_dir: Path, schema: dict[str, Any]) -> Path:
     return target
 
 
-def _input_component(fields: list[InputField]) -> dict[str, Any]:
+def _input_component(fields: list[InputField], title: str) -> dict[str, Any]:
     """Build the Input component: one property per parameter, in parameter order."""
     properties = Ordered()
     required = []
@@ -85,7 +156,7 @@ def _input_component(fields: list[InputField]) -> dict[str, Any]:
         properties[input_field.name] = prop
         if is_required:
             required.append(input_field.name)
-    component: dict[str, Any] = {"title": "Input", "type": "object", "properties": properties}
+    component: dict[str, Any] = {"title": title, "type": "object", "properties": properties}
     if required:
         component["required"] = required
     return component
@@ -143,12 +214,12 @@ def _enum_component(input_field: InputField) -> dict[str, Any]:
     }
 
 
-def _fixed_components() -> dict[str, Any]:
-    """Build the components every predictor has: request, response, status, errors."""
+def _fixed_components(mode: Mode) -> dict[str, Any]:
+    """Build the components every document has: request, response, status, errors."""
     timestamp = {"type": "string", "format": "date-time"}
     response_fields: dict[str, dict[str, Any]] = {
-        "input": {"$ref": _REF + "Input"},
-        "output": {"$ref": _REF + "Output"},
+        "input": {"$ref": _REF + mode.input},
+        "output": {"$ref": _REF + mode.output},
         "id": _titled("Id", "string"),
         "version": _titled("Version", "string"),
         "created_at": {"title": "Created At", **timestamp},
@@ -161,13 +232,13 @@ def _fixed_components() -> dict[str, Any]:
     }
     location = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
     return {
-        "PredictionRequest": {
-            "title": "PredictionRequest",
+        mode.request: {
+            "title": mode.request,
             "type": "object",
-            "properties": {"id": _titled("Id", "string"), "input": {"$ref": _REF + "Input"}},
+            "properties": {"id": _titled("Id", "string"), "input": {"$ref": _REF + mode.input}},
         },
-        "PredictionResponse": {
-            "title": "PredictionResponse",
+        mode.response: {
+            "title": mode.response,
             "type": "object",
             "properties": response_fields,
         },
@@ -205,31 +276,32 @@ def _titled(title: str, kind: str) -> dict[str, Any]:
     return {"title": title, "type": kind}
 
 
-def _paths(*, streaming: bool) -> dict[str, Any]:
-    """Build the paths: root, health check, predictions and cancel, in Cog's order."""
+def _paths(mode: Mode, *, streaming: bool) -> dict[str, Any]:
+    """Build the paths: root, health check, the endpoint and its cancel, in Cog's order."""
     any_json = {"content": {_JSON: {"schema": {}}}, "description": "Successful Response"}
     invalid = _json_response("Validation Error", "HTTPValidationError")
-    predict: dict[str, Any] = {
-        "summary": "Predict",
-        "description": "Run a single prediction on the model",
-        "operationId": "predict_predictions_post",
-        "requestBody": {"content": {_JSON: {"schema": {"$ref": _REF + "PredictionRequest"}}}},
+    run: dict[str, Any] = {
+        "summary": mode.summary,
+        "description": mode.description,
+        "operationId": mode.operation,
+        "requestBody": {"content": {_JSON: {"schema": {"$ref": _REF + mode.request}}}},
         "responses": {
-            "200": _json_response("Successful Response", "PredictionResponse"),
+            "200": _json_response("Successful Response", mode.response),
             "422": invalid,
         },
     }
     if streaming:
-        predict["x-cog-streaming"] = True
+        run["x-cog-streaming"] = True
+    item_id = f"{mode.item}_id"
     cancel_parameter = {
         "required": True,
-        "schema": {"title": "Prediction Id", "type": "string"},
-        "name": "prediction_id",
+        "schema": {"title": title_case(item_id), "type": "string"},
+        "name": item_id,
         "in": "path",
     }
     cancel = {
         "summary": "Cancel",
-        "operationId": "cancel_predictions__prediction_id__cancel_post",
+        "operationId": f"cancel_{mode.item}s__{item_id}__cancel_post",
         "parameters": [cancel_parameter],
         "responses": {"200": any_json, "422": invalid},
     }
@@ -243,8 +315,8 @@ def _paths(*, streaming: bool) -> dict[str, Any]:
         {
             "/": {"get": root},
             "/health-check": {"get": health},
-            "/predictions": {"post": predict},
-            "/predictions/{prediction_id}/cancel": {"post": cancel},
+            mode.endpoint: {"post": run},
+            f"{mode.endpoint}/{{{item_id}}}/cancel": {"post": cancel},
         }
     )
 
@@ -265,6 +337,18 @@ def _in_go_order(value: Any) -> Any:
         return [_in_go_order(item) for item in value]
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e21:
         return int(value)
+    return value
+
+
+def _decoded_by_go(value: Any) -> Any:
+    """Copy `value` as Go re-encodes JSON it decoded into `any`: keys sorted, float64s."""
+    if isinstance(value, dict):
+        return {key: _decoded_by_go(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_decoded_by_go(item) for item in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        # float64 keeps about 16 digits; Go prints the shortest of them, then zeros.
+        return int(Decimal(repr(float(value))))
     return value
 
 

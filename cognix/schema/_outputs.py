@@ -2,8 +2,13 @@
 
 The rules follow Cog 0.23.1's `ResolveSchemaType` (`pkg/schema/schema_type.go`):
 scalars and files, `list[T]`, `dict[str, T]`, opaque `dict`/`Any`, `Iterator[T]`,
-`ConcatenateIterator[str]` and `BaseModel` classes, found in the predictor's file or
+`ConcatenateIterator[str]`, and `BaseModel` and `TypedDict` classes (Cog's
+`collectModelClasses`, `pkg/schema/python/models.go`), found in the predictor's file or
 imported from another project file. `Optional` and other unions are refused.
+
+A model field is required unless it is Optional or has a default Cog's literal parser
+reads (`parseDefaultValue`, `pkg/schema/python/literals.go`); a TypedDict key is
+required unless the class says `total=False` or the key is `NotRequired[...]`.
 """
 
 from __future__ import annotations
@@ -11,13 +16,20 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from ._literals import NotStatic, evaluate
-from ._types import PRIMITIVES, Scope, is_opaque, optional_inner, subscript_args
+from ._types import (
+    PRIMITIVES,
+    Scope,
+    is_opaque,
+    is_typed_dict,
+    optional_inner,
+    subscript_args,
+)
 
 _OUTPUT_EXPECTED = (
     "str, int, float, bool, Path, File, Secret, dict, list[T], dict[str, T], Iterator[T],"
     " ConcatenateIterator[str] or a BaseModel class"
 )
+_MAX_DEPTH = 32
 _ITERATORS = ("Iterator", "AsyncIterator")
 _CONCATENATE = ("ConcatenateIterator", "AsyncConcatenateIterator")
 
@@ -115,51 +127,102 @@ def _opaque(scope: Scope, node: ast.expr) -> dict[str, Any]:
 def _model(
     scope: Scope, node: ast.expr, seen: frozenset[tuple[str, str]]
 ) -> dict[str, Any] | None:
-    """Return the object schema of a BaseModel class, or None if `node` names none."""
+    """Return the object schema of a BaseModel or TypedDict class, or None for no class."""
     if not isinstance(node, ast.Name | ast.Attribute):
         return None
     found = scope.project.lookup(scope.module, ast.unparse(node))
     if found is None or not isinstance(found[1], ast.ClassDef):
         return None
     owner, cls = Scope(scope.project, found[0]), found[1]
-    if not any(owner.name_of(base) == "BaseModel" for base in cls.bases):
+    typed_dict = is_typed_dict(owner, cls)
+    # Cog takes a class for a model only when `BaseModel` is one of its own bases.
+    if not typed_dict and not any(owner.name_of(base) == "BaseModel" for base in cls.bases):
         message = f"class '{cls.name}' cannot be an output: it is not a BaseModel subclass"
         raise scope.error(node, message, f"expected {_OUTPUT_EXPECTED}")
     key = (str(owner.module.rel), cls.name)
     if key in seen:
         return {"type": "object"}
-    return _fields(owner, cls, seen | {key})
-
-
-def _fields(scope: Scope, cls: ast.ClassDef, seen: frozenset[tuple[str, str]]) -> dict[str, Any]:
-    """Return the object schema of a model's annotated fields, in source order."""
-    properties = Ordered()
-    required = []
-    for statement in cls.body:
-        if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
-            continue
-        name = statement.target.id
-        annotation = statement.annotation
-        inner = optional_inner(scope, annotation)
-        prop = _schema(scope, annotation if inner is None else inner, seen)
-        prop["title"] = title_case(name)
-        if inner is not None:
-            prop["nullable"] = True
-        elif not _has_literal_default(scope, statement.value):
-            required.append(name)
-        properties[name] = prop
+    if typed_dict:
+        fields = _typed_dict_fields(owner, cls, seen | {key}, 0)
+    else:
+        fields = _model_fields(owner, cls, seen | {key})
+    properties = Ordered({name: prop for name, (prop, _) in fields.items()})
+    required = [name for name, (_, is_required) in fields.items() if is_required]
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         schema["required"] = required
     return schema
 
 
-def _has_literal_default(scope: Scope, value: ast.expr | None) -> bool:
-    """Tell whether a field has a default Cog can read (its own parser reads literals)."""
-    if value is None:
-        return False
-    try:
-        evaluate(scope.project, scope.module, value)
-    except NotStatic:
-        return False
-    return True
+Fields = dict[str, tuple[dict[str, Any], bool]]
+
+
+def _model_fields(scope: Scope, cls: ast.ClassDef, seen: frozenset[tuple[str, str]]) -> Fields:
+    """Read a BaseModel's annotated fields, in source order, each with whether required."""
+    fields: Fields = {}
+    for statement in cls.body:
+        if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+            continue
+        prop, optional = _field(scope, statement.target.id, statement.annotation, seen)
+        required = not optional and not _is_cog_literal(statement.value)
+        fields[statement.target.id] = (prop, required)
+    return fields
+
+
+def _typed_dict_fields(
+    scope: Scope, cls: ast.ClassDef, seen: frozenset[tuple[str, str]], depth: int
+) -> Fields:
+    """Read a TypedDict's keys, its bases' first; a key given again keeps its place."""
+    fields: Fields = {}
+    for base in cls.bases:
+        found = scope.project.lookup(scope.module, ast.unparse(base))
+        if depth > _MAX_DEPTH or found is None or not isinstance(found[1], ast.ClassDef):
+            continue
+        parent = Scope(scope.project, found[0])
+        if is_typed_dict(parent, found[1]):
+            fields.update(_typed_dict_fields(parent, found[1], seen, depth + 1))
+    total = not any(
+        keyword.arg == "total" and ast.unparse(keyword.value) == "False"
+        for keyword in cls.keywords
+    )
+    for statement in cls.body:
+        if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+            continue
+        annotation, required = scope.unquote(statement.annotation), total
+        if isinstance(annotation, ast.Subscript):
+            qualifier = scope.name_of(annotation.value)
+            if qualifier in ("Required", "NotRequired"):
+                annotation, required = annotation.slice, qualifier == "Required"
+        prop, _ = _field(scope, statement.target.id, annotation, seen)
+        fields[statement.target.id] = (prop, required)
+    return fields
+
+
+def _field(
+    scope: Scope, name: str, annotation: ast.expr, seen: frozenset[tuple[str, str]]
+) -> tuple[dict[str, Any], bool]:
+    """Return a field's property schema, and whether its type is Optional."""
+    inner = optional_inner(scope, annotation)
+    prop = _schema(scope, annotation if inner is None else inner, seen)
+    prop["title"] = title_case(name)
+    if inner is not None:
+        prop["nullable"] = True
+    return prop, inner is not None
+
+
+def _is_cog_literal(node: ast.expr | None) -> bool:
+    """Tell whether Cog's literal parser reads `node` as a default (`parseDefaultValue`)."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return value is None or (isinstance(value, bool | int | float | str) and node.kind is None)
+    if isinstance(node, ast.List | ast.Set):
+        return all(_is_cog_literal(item) for item in node.elts)
+    if isinstance(node, ast.Tuple | ast.Dict):
+        # Cog keeps the items of these it can read and drops the rest.
+        return True
+    return (
+        isinstance(node, ast.UnaryOp)
+        and isinstance(node.op, ast.USub | ast.UAdd)
+        and isinstance(node.operand, ast.Constant)
+        and type(node.operand.value) in (int, float)
+    )

@@ -1,4 +1,11 @@
-"""Find the predictor a `cog.yaml` reference names and derive its schema."""
+"""Find the predictor and trainer that `cog.yaml` references name, and derive the schema.
+
+A reference is `file.py:Name`. For `predict` (or `run`) the name is a function or a class
+with a `run` or `predict` method; for `train` it is a function or a class with a `train`
+method (Cog's `findTargetCallableNode`, `pkg/schema/python/target.go`). Methods may come
+from a base class in the project; Cog's static parser looks for `train` in the class's
+own body only, where the runtime would find an inherited one too.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +15,45 @@ from typing import Any
 
 from ._inputs import InputField, extract_inputs
 from ._modules import Module, Project, SchemaError
-from ._openapi import FIXED_COMPONENTS, build_document
+from ._openapi import FIXED_COMPONENTS, PREDICT, TRAIN, Mode, build_document, merge_documents
 from ._outputs import is_iterator, output_schema
 from ._types import Scope
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
-_METHODS = ("run", "predict")
+_PREDICT_METHODS = ("run", "predict")
+_TRAIN_METHODS = ("train",)
+_DEFAULT_VERSION = "0.23.1"
+
+
+def project_schema(
+    project_dir: Path,
+    predict_ref: str | None,
+    train_ref: str | None = None,
+    *,
+    cog_version: str = _DEFAULT_VERSION,
+) -> dict[str, Any]:
+    """Derive the one OpenAPI schema Cog writes for a project's predictor and trainer.
+
+    Either reference may be None, not both (Cog's `GenerateCombined`). With both, the
+    documents are merged as `merge_documents` says. Raises SchemaError at the fault.
+
+        schema = project_schema(Path("."), "predict.py:Predictor", "train.py:train")
+        schema["components"]["schemas"]["TrainingInput"]["properties"]
+    """
+    project = Project(project_dir)
+    documents = [
+        _document(project, ref, mode, cog_version)
+        for ref, mode in ((predict_ref, PREDICT), (train_ref, TRAIN))
+        if ref is not None
+    ]
+    if not documents:
+        config = project_dir / "cog.yaml"
+        raise SchemaError(config, 1, 1, "cog.yaml names neither a predictor nor a trainer")
+    return merge_documents(*documents) if len(documents) == 2 else documents[0]
 
 
 def predictor_schema(
-    project_dir: Path, ref: str, *, cog_version: str = "0.23.1"
+    project_dir: Path, ref: str, *, cog_version: str = _DEFAULT_VERSION
 ) -> dict[str, Any]:
     """Derive the OpenAPI schema Cog would write for the predictor `ref` names.
 
@@ -29,28 +65,36 @@ def predictor_schema(
         schema = predictor_schema(Path("."), "predict.py:Predictor")
         schema["components"]["schemas"]["Input"]["properties"]
     """
-    rel, name = _split_ref(project_dir, ref)
-    project = Project(project_dir)
-    scope, function, is_method = _find_target(project, project.load(rel), name)
+    return project_schema(project_dir, ref, cog_version=cog_version)
+
+
+def _document(project: Project, ref: str, mode: Mode, cog_version: str) -> dict[str, Any]:
+    """Derive the document of one endpoint: predictions or trainings."""
+    rel, name = _split_ref(project.root, ref, mode)
+    scope, function, is_method = _find_target(project, project.load(rel), name, mode)
     fields = extract_inputs(scope, function, is_method=is_method)
     _check_enum_names(scope, fields)
     output = _output(scope, function)
     streaming = _is_streaming(scope, function, output)
-    return build_document(fields, output, streaming=streaming, version=cog_version)
+    return build_document(fields, output, streaming=streaming, version=cog_version, mode=mode)
 
 
-def _split_ref(project_dir: Path, ref: str) -> tuple[PurePosixPath, str]:
+def _split_ref(project_dir: Path, ref: str, mode: Mode) -> tuple[PurePosixPath, str]:
     """Split `file.py:Name` into the file, relative to the project, and the name."""
     path_text, _, name = ref.partition(":")
     rel = PurePosixPath(path_text)
+    what = "predictor" if mode == PREDICT else "trainer"
     if not path_text or not name.isidentifier():
-        raise _bad_ref(project_dir, ref, "must look like 'predict.py:Predictor'")
+        example = "predict.py:Predictor" if mode == PREDICT else "train.py:train"
+        message = f"{what} reference '{ref}' must look like '{example}'"
+        raise _bad_ref(project_dir, ref, message)
     if rel.is_absolute() or ".." in rel.parts:
-        raise _bad_ref(project_dir, ref, "must name a file inside the project")
+        message = f"{what} reference '{ref}' must name a file inside the project"
+        raise _bad_ref(project_dir, ref, message)
     return rel, name
 
 
-def _bad_ref(project_dir: Path, ref: str, problem: str) -> SchemaError:
+def _bad_ref(project_dir: Path, ref: str, message: str) -> SchemaError:
     """Build the error for a malformed reference, at its place in cog.yaml if found there."""
     config = project_dir / "cog.yaml"
     try:
@@ -59,10 +103,12 @@ def _bad_ref(project_dir: Path, ref: str, problem: str) -> SchemaError:
         lines = []
     found = [(number, line.find(ref)) for number, line in enumerate(lines, 1) if ref in line]
     line, column = (found[0][0], found[0][1] + 1) if ref and found else (1, 1)
-    return SchemaError(config, line, column, f"predictor reference '{ref}' {problem}")
+    return SchemaError(config, line, column, message)
 
 
-def _find_target(project: Project, module: Module, name: str) -> tuple[Scope, Function, bool]:
+def _find_target(
+    project: Project, module: Module, name: str, mode: Mode
+) -> tuple[Scope, Function, bool]:
     """Find the function to read: the named function, or the named class's method."""
     found = project.lookup(module, name)
     if found is None or not isinstance(found[1], ast.ClassDef | Function):
@@ -71,7 +117,8 @@ def _find_target(project: Project, module: Module, name: str) -> tuple[Scope, Fu
         raise module.error(None, f"{module.rel} has no class or function named '{name}'", hint)
     owner, definition = Scope(project, found[0]), found[1]
     if isinstance(definition, ast.ClassDef):
-        method_scope, method = _predict_method(owner, definition)
+        names = _PREDICT_METHODS if mode == PREDICT else _TRAIN_METHODS
+        method_scope, method = _target_method(owner, definition, names)
         return method_scope, method, True
     return owner, definition, False
 
@@ -80,25 +127,28 @@ def _is_assignment(statement: ast.stmt) -> bool:
     return isinstance(statement, ast.Assign | ast.AnnAssign)
 
 
-def _predict_method(scope: Scope, cls: ast.ClassDef) -> tuple[Scope, Function]:
-    """Pick the class's `run` or `predict` method, inherited ones included."""
-    methods = _methods(scope, cls, set())
+def _target_method(
+    scope: Scope, cls: ast.ClassDef, names: tuple[str, ...]
+) -> tuple[Scope, Function]:
+    """Pick the class's method among `names` (`run` or `predict`; `train`), inherited too."""
+    methods = _methods(scope, cls, names, set())
     if len(methods) == 2:
         raise scope.error(cls, f"{cls.name} must define either run() or predict(), not both")
     if not methods:
-        raise scope.error(cls, f"{cls.name} has no run() or predict() method")
+        wanted = " or ".join(f"{name}()" for name in names)
+        raise scope.error(cls, f"{cls.name} has no {wanted} method")
     return next(iter(methods.values()))
 
 
 def _methods(
-    scope: Scope, cls: ast.ClassDef, seen: set[tuple[str, str]]
+    scope: Scope, cls: ast.ClassDef, names: tuple[str, ...], seen: set[tuple[str, str]]
 ) -> dict[str, tuple[Scope, Function]]:
-    """Collect `run` and `predict` from the class, then from its project base classes."""
+    """Collect the methods in `names` from the class, then from its project base classes."""
     seen.add((str(scope.module.rel), cls.name))
     found = {
         statement.name: (scope, statement)
         for statement in cls.body
-        if isinstance(statement, Function) and statement.name in _METHODS
+        if isinstance(statement, Function) and statement.name in names
     }
     for base in cls.bases:
         if not isinstance(base, ast.Name | ast.Attribute):
@@ -109,7 +159,7 @@ def _methods(
         parent_scope, parent_cls = Scope(scope.project, parent[0]), parent[1]
         if (str(parent_scope.module.rel), parent_cls.name) in seen:
             continue
-        for key, value in _methods(parent_scope, parent_cls, seen).items():
+        for key, value in _methods(parent_scope, parent_cls, names, seen).items():
             found.setdefault(key, value)
     return found
 

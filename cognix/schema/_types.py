@@ -2,7 +2,9 @@
 
 The rules follow Cog 0.23.1's static parser (`pkg/schema/types.go`, `ResolveInputType`):
 scalars, `cog.Path`, `cog.File`, `cog.Secret`, opaque `dict`/`Any`, `list[T]`,
-`Optional[T]` / `T | None`, and unions of JSON-native types.
+`Optional[T]` / `T | None`, and unions of JSON-native types. A `TypedDict` class of the
+project is an opaque object as an input. `Literal[...]` is refused, as Cog refuses it;
+`Input(choices=...)` is how Cog spells an enumeration.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ PRIMITIVES: dict[str, dict[str, Any]] = {
 _FILES = ("Path", "File", "Secret")
 _OPAQUE = ("dict", "Dict", "Any")
 _INPUT_EXPECTED = "str, int, float, bool, Path, File, Secret, dict, list[T] or Optional[T]"
+_MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,32 @@ class Scope:
         return self.error(node, message, hint)
 
 
+def typed_dict_class(scope: Scope, node: ast.expr) -> tuple[Scope, ast.ClassDef] | None:
+    """Return the project class `node` names if it is a TypedDict, with its file."""
+    if not isinstance(node, ast.Name | ast.Attribute):
+        return None
+    found = scope.project.lookup(scope.module, ast.unparse(node))
+    if found is None or not isinstance(found[1], ast.ClassDef):
+        return None
+    owner = Scope(scope.project, found[0])
+    return (owner, found[1]) if is_typed_dict(owner, found[1]) else None
+
+
+def is_typed_dict(scope: Scope, cls: ast.ClassDef, depth: int = 0) -> bool:
+    """Tell whether `cls` derives from `TypedDict`, directly or through project classes."""
+    if depth > _MAX_DEPTH:
+        return False
+    for base in cls.bases:
+        if scope.name_of(base) == "TypedDict":
+            return True
+        found = scope.project.lookup(scope.module, ast.unparse(base))
+        if found is None or not isinstance(found[1], ast.ClassDef):
+            continue
+        if is_typed_dict(Scope(scope.project, found[0]), found[1], depth + 1):
+            return True
+    return False
+
+
 def subscript_args(node: ast.Subscript) -> list[ast.expr]:
     """List the type arguments of `X[A, B]`."""
     return list(node.slice.elts) if isinstance(node.slice, ast.Tuple) else [node.slice]
@@ -158,7 +187,7 @@ def input_type(scope: Scope, node: ast.expr) -> InputType:
     if isinstance(node, ast.Subscript):
         return _generic(scope, node)
     name = scope.name_of(node)
-    if name in _OPAQUE:
+    if name in _OPAQUE or typed_dict_class(scope, node) is not None:
         return ANY
     if name in PRIMITIVES:
         return InputType("primitive", name or "")
@@ -187,6 +216,10 @@ def _generic(scope: Scope, node: ast.Subscript) -> InputType:
             message = "nested types such as list[Optional[T]] or list[list[T]] are not supported"
             raise scope.error(args[0], message)
         return InputType("array", items=items)
+    if outer == "Literal":
+        message = "Literal[...] is not a supported input type"
+        hint = "list the values with Input(choices=[...]) and annotate the base type"
+        raise scope.error(node, message, hint)
     raise scope.unsupported(node, "input", _INPUT_EXPECTED)
 
 
