@@ -146,11 +146,11 @@ def describe_run_plan(plan: RunPlan) -> list[str]:
 def check_project(directory: Path | None) -> CheckReport:
     """Validate the project without the network and report the state of its lock."""
     project = open_project(directory)
-    if project.config.predictor_ref is not None:
-        from cognix.predict.local import schema_of
+    if project.config.predictor_ref is not None or project.config.train is not None:
+        from cognix.project_schema import project_openapi_schema
 
-        # The schema is knowable offline; its errors are the predictor's errors.
-        schema_of(project, project.config.predictor_ref)
+        # The schema is knowable offline; its errors are the predictor's and trainer's.
+        project_openapi_schema(project)
     state = lock_state(project)
     warnings = list(project.warnings)
     if state == "stale":
@@ -168,12 +168,12 @@ def schema_project(directory: Path | None) -> str:
     The schema covers cog.yaml's predictor and trainer; info.version is the locked cog
     SDK when there is a lock, as in the image, else the schema module's own.
     """
-    from cognix.nixgen.project_json import openapi_schema
+    from cognix.project_schema import project_openapi_schema
     from cognix.schema import dumps
 
     project = open_project(directory)
     info = previous_lock(project) if (project.directory / LOCK_FILE).exists() else None
-    return dumps(openapi_schema(project, cog_version=info.cog_sdk if info else ""))
+    return dumps(project_openapi_schema(project, cog_version=info.cog_sdk if info else ""))
 
 
 @dataclass(frozen=True)

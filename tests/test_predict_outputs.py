@@ -78,6 +78,11 @@ class TestShowOutput:
     def test_other_values_are_printed_as_json(self, tmp_path: Path) -> None:
         assert show({"a": [1, 2]}, OBJECT, tmp_path).text == '{\n  "a": [\n    1,\n    2\n  ]\n}'
 
+    def test_json_keeps_utf8_and_escapes_html_as_cog_predict_does(self, tmp_path: Path) -> None:
+        shown = show(["héllo", "a<b & c>d", "x\u2028y"], OBJECT, tmp_path)
+
+        assert shown.text == ('[\n  "héllo",\n  "a\\u003cb \\u0026 c\\u003ed",\n  "x\\u2028y"\n]')
+
     def test_text_goes_to_the_destination(self, tmp_path: Path) -> None:
         shown = show("hello", TEXT, tmp_path, tmp_path / "out.txt")
         assert shown == ShownOutput(None, [tmp_path / "out.txt"])

@@ -333,3 +333,45 @@ def test_schema_nix_passes_the_trainer(trainer: str, command: str) -> None:
     script = json.loads(completed.stdout)
     line = next(line for line in script.splitlines() if "-m cognix_schema" in line)
     assert line.split("/bin/python3 ")[-1].split(" ", 0)[0].endswith(command)
+
+
+def test_check_reports_a_trainer_error_at_its_place(tmp_path: Path, cognix) -> None:
+    make_project(
+        tmp_path,
+        {
+            "cog.yaml": 'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
+            'train: "train.py:train"\n',
+            "predict.py": HELLO,
+            "train.py": "def train(steps: complex) -> str:\n    return ''\n",
+        },
+    )
+
+    result = cognix("check", "--project", str(tmp_path))
+
+    assert result.code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"error: {tmp_path / 'train.py'}:1:18: unsupported input type 'complex': expected str,"
+        " int, float, bool, Path, File, Secret, dict, list[T] or Optional[T]"
+    )
+
+
+def test_schema_command_prints_predictor_and_trainer(tmp_path: Path, cognix) -> None:
+    make_project(
+        tmp_path,
+        {
+            "cog.yaml": 'build:\n  python_version: "3.11"\npredict: "predict.py:Predictor"\n'
+            'train: "train.py:train"\n',
+            "predict.py": HELLO,
+            "train.py": "def train(steps: int = 3) -> str:\n    return ''\n",
+        },
+    )
+
+    result = cognix("schema", "--project", str(tmp_path))
+
+    assert result.code == 0, result.stderr
+    schema = json.loads(result.stdout)
+    assert sorted(schema["paths"]) == sorted(
+        ["/", "/health-check", "/predictions", "/predictions/{prediction_id}/cancel",
+         "/trainings", "/trainings/{training_id}/cancel"]
+    )  # fmt: skip
+    assert schema["components"]["schemas"]["TrainingInput"]["properties"]["steps"]["default"] == 3

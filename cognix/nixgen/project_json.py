@@ -16,8 +16,9 @@ from typing import Any
 from cognix.config.load import Project
 from cognix.errors import ConfigError, InputError, Location, Problem
 from cognix.image.destination import IMAGE_NAME
+from cognix.project_schema import project_openapi_schema
 from cognix.resolve.native import libraries_left_out
-from cognix.schema import SchemaError, dumps, project_schema
+from cognix.schema import dumps
 
 # Cog's own rule (pkg/config/image_name.go): lowercase, spaces to dashes, other characters
 # outside [a-z0-9-] dropped, at most 30 characters with the prefix.
@@ -45,7 +46,7 @@ def project_document(project: Project, tool: dict[str, Any]) -> dict[str, Any]:
             "add `predict: predict.py:Predictor` (or `run:`) to cog.yaml",
         )
     cog_version = str(tool.get("cog", {}).get("sdk", ""))
-    schema = dumps(openapi_schema(project, cog_version=cog_version))
+    schema = dumps(project_openapi_schema(project, cog_version=cog_version))
 
     name = config.image or default_image_name(project.directory.resolve().name)
     _check_image_name(project, name, given=bool(config.image))
@@ -65,21 +66,6 @@ def project_document(project: Project, tool: dict[str, Any]) -> dict[str, Any]:
         "extra-nixpkgs": list(project.settings.image.extra_nixpkgs),
         "labels": _labels(project, tool, name, schema, cog_version),
     }
-
-
-def openapi_schema(project: Project, *, cog_version: str = "") -> dict[str, Any]:
-    """Return the OpenAPI schema of the project's predictor and trainer, as Cog merges them.
-
-    `cog_version` goes into info.version; empty keeps the schema module's own. Schema
-    errors become located `ConfigError`s.
-    """
-    config = project.config
-    versioned = {"cog_version": cog_version} if cog_version else {}
-    try:
-        return project_schema(project.directory, config.predictor_ref, config.train, **versioned)
-    except SchemaError as error:
-        location = Location(error.path, error.line, error.column)
-        raise ConfigError([Problem(location, error.message, error.hint)]) from None
 
 
 def _check_image_name(project: Project, name: str, *, given: bool) -> None:

@@ -28,13 +28,15 @@ from cognix.predict.server import (
     server_url,
 )
 from cognix.predict.venv import environment_for
+from cognix.project_schema import project_openapi_schema
 
 log = logging.getLogger(__name__)
 
 
 def prepare_prediction(project: Project, pairs: list[str]) -> CheckedInputs:
     """Read the predictor's schema and check the `-i` inputs against it, before any start."""
-    return check_inputs(pairs, schema_of(project, predictor_ref(project)))
+    predictor_ref(project)
+    return check_inputs(pairs, project_openapi_schema(project))
 
 
 def predictor_ref(project: Project) -> str:
@@ -55,43 +57,28 @@ def run_local_prediction(
     `output` (`-o`) is checked first; see `show_output` for how it names files.
     """
     check_destination(output)
-    command = _prepared_command(project, checked.schema, "127.0.0.1", free_loopback_port())
+    command = _prepared_command(project, "127.0.0.1", free_loopback_port())
     return predict_with_server(command, checked, [], output)
 
 
 def serve_locally(project: Project, host: str, port: int, on_ready: Callable[[str], None]) -> None:
     """Serve the predictor on `host:port` from the lock's environment until stopped."""
-    schema = schema_of(project, predictor_ref(project))
+    predictor_ref(project)
     check_port_free(host, port)
-    serve_until_stopped(_prepared_command(project, schema, host, port), on_ready)
+    serve_until_stopped(_prepared_command(project, host, port), on_ready)
 
 
-def schema_of(project: Project, ref: str, *, cog_version: str = "") -> dict[str, Any]:
-    """Return the predictor's OpenAPI schema; schema errors become located config errors.
+def _prepared_command(project: Project, host: str, port: int) -> ServerCommand:
+    """Build the lock's environment and write the schema; return how to start the server.
 
-    `cog_version` goes into the schema's info.version; empty keeps the schema module's own.
+    The schema is the image's: predictor and trainer, with the locked cog SDK's version.
     """
-    from cognix.schema import SchemaError, predictor_schema
-
-    try:
-        if cog_version:
-            return predictor_schema(project.directory, ref, cog_version=cog_version)
-        return predictor_schema(project.directory, ref)
-    except SchemaError as error:
-        location = Location(error.path, error.line, error.column)
-        raise ConfigError([Problem(location, error.message, error.hint)]) from None
-
-
-def _prepared_command(
-    project: Project, schema: dict[str, Any], host: str, port: int
-) -> ServerCommand:
-    """Build the lock's environment and write the schema; return how to start the server."""
     lock_path = project.directory / LOCK_FILE
     info = read_lock_info(lock_path)
     if info is None:
         raise JobFailed(f"{LOCK_FILE} is missing", "run `cognix lock` first")
     venv = environment_for(lock_path, info.python)
-    _write_schema(project, schema)
+    _write_schema(project, project_openapi_schema(project, cog_version=info.cog_sdk))
     return local_command(project, venv, host, port)
 
 

@@ -66,10 +66,25 @@ def show_output(
             for index, item in enumerate(output)
         ]
         return ShownOutput(None, files)
-    text = output if isinstance(output, str) else json.dumps(output, indent=2)
+    text = output if isinstance(output, str) else pretty_json(output)
     if destination is None:
         return ShownOutput(text)
     return ShownOutput(None, [write_file(destination, (text + "\n").encode("utf-8"))])
+
+
+# What Go's JSON encoder escapes in text that `cog predict` prints (HTML-safe by default).
+_GO_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
+
+
+def pretty_json(value: Any) -> str:
+    """Return `value` as `cog predict` prints a JSON output: indented by 2, UTF-8 kept.
+
+    Go's encoder keeps non-ASCII text as it is but escapes `<`, `>`, `&` and the two
+    Unicode line separators; json.dumps escapes non-ASCII instead unless told not to.
+    """
+    return json.dumps(value, indent=2, ensure_ascii=False).translate(_GO_ESCAPES)
 
 
 def write_file(path: Path, content: bytes) -> Path:
