@@ -15,9 +15,15 @@ def main() -> None:
         print(f"cognix {__version__}")
         sys.exit(0)
 
-    from cognix.cli import main as run_cli
+    try:
+        from cognix.cli import main as run_cli
 
-    run_cli()
+        run_cli()
+    except KeyboardInterrupt:
+        # Ctrl-C while the command line is still being imported: cli.main is not yet there
+        # to catch it.
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -149,6 +149,32 @@ def test_local_with_an_image_is_exit_2(cognix) -> None:
     ]
 
 
+def test_an_image_with_a_project_is_exit_2(cognix) -> None:
+    result = cognix("predict", "cog-hello:abc", "--project", ".", "-i", "name=x")
+
+    assert result.code == 2
+    assert result.stderr.splitlines() == [
+        "error: --project names a project to run, and IMAGE an image: give one of them",
+        "  hint: leave out IMAGE to run the project, or --project to run the image",
+    ]
+
+
+@pytest.mark.parametrize("image", ["--help", "-x", "a b", "", "m\x1b[2J"])
+def test_an_image_name_the_engine_would_misread_is_exit_2(
+    cognix, monkeypatch: pytest.MonkeyPatch, image: str
+) -> None:
+    monkeypatch.setattr(container, "find_engine", lambda: Engine("podman", "podman"))
+    monkeypatch.setattr(external, "run", None)  # the engine is never asked
+
+    result = cognix("predict", "-i", "name=x", "--", image)
+
+    assert result.code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "  hint: name an image as NAME[:TAG], NAME@sha256:DIGEST or an image ID"
+    )
+    assert result.stderr.splitlines()[0].endswith(" is not an image name")
+
+
 # --- a real podman: images loaded and inspected (running one is not needed) ---------------
 
 
@@ -206,6 +232,47 @@ class TestImageSchema:
             f"build it with `cognix build`, or fetch it with "
             f"`{engine.name} pull cognix-no-such-image:nope`"
         )
+
+
+@pytest.mark.parametrize("image", ["Upper/Case", "a" * 300])
+def test_an_invalid_reference_is_exit_2_with_the_engine_s_reason(cognix, image: str) -> None:
+    engine = real_engine()
+
+    result = cognix("predict", image, "-i", "name=x")
+
+    assert result.code == 2
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith(f"error: '{image}' is not an image name: ")
+    reasons = ("lowercase", "invalid reference format", "must not be more than 255")
+    assert any(reason in lines[0] for reason in reasons)
+    assert lines[1] == "  hint: name an image as NAME[:TAG], NAME@sha256:DIGEST or an image ID"
+    assert engine.name in ("docker", "podman")
+
+
+@pytest.fixture(scope="module")
+def malformed_image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoadedImage]:
+    """Load an image whose schema label is a JSON object of the wrong shape."""
+    engine = real_engine()
+    reference = f"cognix-malformed-test:{os.getpid()}"
+    label = {"run.cog.openapi_schema": json.dumps({"components": {"schemas": {"Input": 5}}})}
+    archive = write_docker_archive(tmp_path_factory.mktemp("malformed"), reference, label)
+    external.run([engine.program, "load", "-i", str(archive.path)])
+    yield LoadedImage(engine, reference)
+    external.run([engine.program, "rmi", "--force", reference], check=False)
+
+
+def test_a_label_of_the_wrong_shape_is_exit_1_before_any_container_starts(
+    malformed_image: LoadedImage, cognix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(external, "start", None)
+
+    result = cognix("predict", malformed_image.reference, "-i", "x=1")
+
+    assert result.code == 1
+    assert result.stderr.splitlines() == [
+        "error: the model's OpenAPI schema is malformed: Input is not a JSON object",
+        "  hint: images built by cognix or Cog carry a valid schema; rebuild the image",
+    ]
 
 
 def test_a_missing_image_is_exit_2(cognix) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cognix.errors import InputError
-from cognix.predict.inputs import parse_inputs
+from cognix.predict.inputs import MalformedSchema, parse_inputs
 from cognix.schema import predictor_schema
 
 PREDICTOR = """
@@ -286,3 +286,55 @@ class TestFiles:
         (tmp_path / "secret.png").chmod(0)
         error = error_of(schema, "prompt=x", "image=@secret.png", base_dir=tmp_path)
         assert error.message == "input 'image': cannot read 'secret.png': Permission denied"
+
+
+INTEGER_FROM_A = {"type": "integer", "minimum": "a"}
+
+
+class TestMalformedSchemas:
+    """A schema from an image's label may be anything: a wrong shape is exit 1, not a crash."""
+
+    @pytest.mark.parametrize(
+        ("schema", "detail"),
+        [
+            ({"components": 5}, "components is not a JSON object"),
+            ({"components": {"schemas": []}}, "components.schemas is not a JSON object"),
+            ({"components": {"schemas": {"Input": "x"}}}, "Input is not a JSON object"),
+            (
+                {"components": {"schemas": {"Input": {"properties": [1]}}}},
+                "Input.properties is not a JSON object",
+            ),
+            (
+                {"components": {"schemas": {"Input": {"properties": {}, "required": 7}}}},
+                "Input.required is not a list of names",
+            ),
+            (
+                {"components": {"schemas": {"Input": {"properties": {"x": 5}}}}},
+                "an input's definition is not valid ('int' object has no attribute 'items')",
+            ),
+            (
+                {"components": {"schemas": {"Input": {"properties": {"x": INTEGER_FROM_A}}}}},
+                "an input's definition is not valid "
+                "('<' not supported between instances of 'int' and 'str')",
+            ),
+            (
+                {
+                    "components": {
+                        "schemas": {
+                            "Input": {"properties": {"x": {"$ref": "#/components/schemas/X"}}},
+                            "X": {"$ref": "#/components/schemas/X"},
+                        }
+                    }
+                },
+                "X refers to itself",
+            ),
+        ],
+    )
+    def test_is_a_job_failure_naming_the_part(self, schema: dict[str, Any], detail: str) -> None:
+        with pytest.raises(MalformedSchema) as caught:
+            parse_inputs(["x=1"], schema, Path("."))
+        assert caught.value.message == f"the model's OpenAPI schema is malformed: {detail}"
+        assert caught.value.hint == (
+            "images built by cognix or Cog carry a valid schema; rebuild the image"
+        )
+        assert caught.value.exit_code == 1

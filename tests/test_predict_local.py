@@ -416,3 +416,41 @@ def test_text_that_starts_like_a_data_url_is_printed(tmp_path: Path, cognix) -> 
     assert result.code == 0, result.stderr
     assert result.stdout == "data:,not a file\n"
     assert not (tmp_path / "output.bin").exists()
+
+
+def test_two_runs_build_one_environment_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Concurrent first runs of one lock: the second waits instead of deleting the first's venv.
+
+    Before, the second run's `rmtree` removed the folder the first's `uv pip sync` was
+    filling, and one of them failed with uv's "No virtual environment ... found".
+    """
+    import threading
+
+    from cognix.predict import venv
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    lock_path = tmp_path / "pylock.toml"
+    lock_path.write_text("lock-version = '1.0'\n")
+    builds: list[Path] = []
+
+    def build(folder: Path, lock: Path, python_minor: str) -> None:
+        builds.append(folder)
+        time.sleep(0.5)
+        folder.mkdir(parents=True)
+        (folder / venv.COMPLETE_MARKER).write_text("done\n")
+
+    monkeypatch.setattr(venv, "_build", build)
+    found: list[Path] = []
+    runs = [
+        threading.Thread(target=lambda: found.append(venv.environment_for(lock_path, "3.11")))
+        for _ in range(2)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+
+    assert len(builds) == 1
+    assert found == [builds[0], builds[0]]

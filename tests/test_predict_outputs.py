@@ -120,6 +120,41 @@ class TestCheckDestination:
             check_destination(locked / "x.txt")
         assert caught.value.message == f"-o {locked}/x.txt: cannot create files in {locked}"
 
+    def test_rejects_a_link_into_a_missing_folder(self, tmp_path: Path) -> None:
+        (tmp_path / "link").symlink_to(tmp_path / "nowhere" / "x.txt")
+        with pytest.raises(InputError) as caught:
+            check_destination(tmp_path / "link")
+        assert caught.value.message == (
+            f"-o {tmp_path}/link is a link to {tmp_path}/nowhere/x.txt, "
+            "whose folder does not exist"
+        )
+        assert caught.value.hint == "remove the link, or give another path"
+
+    def test_rejects_a_link_to_itself(self, tmp_path: Path) -> None:
+        (tmp_path / "loop").symlink_to(tmp_path / "loop")
+        with pytest.raises(InputError) as caught:
+            check_destination(tmp_path / "loop")
+        assert caught.value.message == f"-o {tmp_path}/loop is a link that leads to itself"
+
+    def test_accepts_a_link_to_a_new_file(self, tmp_path: Path) -> None:
+        (tmp_path / "link").symlink_to(tmp_path / "new.txt")
+        check_destination(tmp_path / "link")
+
+
+class TestMalformedOutputSchema:
+    def test_an_output_that_is_no_object_is_a_job_failure(self, tmp_path: Path) -> None:
+        schema = {"components": {"schemas": {"Output": ["string"]}}}
+        with pytest.raises(JobFailed) as caught:
+            show_output("x", schema, None, tmp_path)
+        assert caught.value.message == (
+            "the model's OpenAPI schema is malformed: Output is not a JSON object"
+        )
+
+    def test_items_that_are_no_object_mean_no_files(self, tmp_path: Path) -> None:
+        schema = {"components": {"schemas": {"Output": {"type": "array", "items": 3}}}}
+        shown = show_output(["data:text/plain,x"], schema, None, tmp_path)
+        assert shown == ShownOutput('[\n  "data:text/plain,x"\n]')
+
 
 class TestWriteFile:
     def test_replaces_a_file_and_leaves_no_temporary(self, tmp_path: Path) -> None:

@@ -144,6 +144,24 @@ class TestPorts:
             "Error: Invalid value for '--port': Input should be less than or equal to 65535"
         )
 
+    @pytest.mark.parametrize("host", ["localhost", "", "127.0.0.1:80", "[::1]"])
+    def test_a_host_that_is_no_ip_address_is_exit_2(self, cognix, host: str) -> None:
+        result = cognix("serve", "--local", "--host", host, "--project", "/nonexistent")
+        assert result.code == 2
+        assert result.stderr.splitlines() == [
+            f"error: --host {host!r} is not an IP address",
+            "  hint: give an address such as 127.0.0.1 (this machine only), ::1 or 0.0.0.0 "
+            "(every one)",
+        ]
+
+    def test_an_address_not_of_this_machine_names_the_host_not_the_port(self) -> None:
+        with pytest.raises(InputError) as caught:
+            server.check_port_free("192.0.2.7", 8393)
+        assert caught.value.message == (
+            "cannot serve on 192.0.2.7 port 8393: Cannot assign requested address"
+        )
+        assert caught.value.hint == "choose another --host"
+
     @pytest.mark.parametrize(
         ("host", "url"),
         [
@@ -177,6 +195,40 @@ def test_the_local_command_starts_the_locked_server(tmp_path: Path) -> None:
         "PORT": "8393",
         "COG_PREDICT_TYPE_STUB": "predict.py:Predictor",
     }
+
+
+def test_the_local_command_brackets_an_ipv6_host(tmp_path: Path) -> None:
+    """The Cog server parses `HOST:PORT` as one socket address: `::1:8393` is none."""
+    from cognix.commands import open_project
+    from cognix.predict.local import local_command
+
+    project = open_project(copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world"))
+
+    command = local_command(project, tmp_path / "venv", "::1", 8393)
+
+    assert command.argv[-2:] == ["--host", "[::1]"]
+    assert command.url == "http://[::1]:8393"
+
+
+def test_serving_a_project_without_a_predictor_stops_before_locking(
+    tmp_path: Path, cognix, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "trainer"
+    project.mkdir()
+    cog_yaml = 'build:\n  python_version: "3.11"\ntrain: "train.py:train"\n'
+    (project / "cog.yaml").write_text(cog_yaml)
+    (project / "train.py").write_text("def train(steps: int = 1) -> str:\n    return ''\n")
+    monkeypatch.setattr("cognix.commands.ensure_lock", None)  # calling it would fail loudly
+
+    port = str(server.free_loopback_port())
+    result = cognix("serve", "--local", "--project", str(project), "--port", port)
+
+    assert result.code == 2
+    assert result.stderr.splitlines() == [
+        f"error: {project}/cog.yaml:1:1: cog.yaml names no predictor",
+        '  hint: add predict: "predict.py:Predictor"',
+    ]
+    assert not (project / "pylock.toml").exists()
 
 
 def test_a_server_without_a_schema(tmp_path: Path) -> None:
@@ -240,3 +292,38 @@ def test_serve_local_until_a_signal(
     assert servers_running_in(project) == []
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{url}/health-check")
+
+
+@pytest.mark.parametrize(
+    ("signal_number", "command"),
+    [
+        (signal.SIGTERM, ["predict", "--local", "-i", "name=x"]),
+        (signal.SIGHUP, ["serve", "--local", "--port", "0"]),
+    ],
+)
+def test_a_signal_while_the_environment_builds_ends_cognix_cleanly(
+    tmp_path: Path, cognix, monkeypatch: pytest.MonkeyPatch, signal_number: int, command: list[str]
+) -> None:
+    """Before the server starts (uv building the venv), SIGTERM and SIGHUP are exit 143, 129.
+
+    Without a handler there, cognix died of the signal and left uv running on its own.
+    """
+    project = copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world")
+    if command[0] == "serve":
+        command[-1] = str(server.free_loopback_port())
+
+    def building(lock_path: Path, python_minor: str) -> Path:
+        os.kill(os.getpid(), signal_number)
+        time.sleep(5)
+        raise AssertionError("the signal did not stop cognix")
+
+    monkeypatch.setattr("cognix.predict.local.environment_for", building)
+
+    result = cognix(*command, "--project", str(project))
+
+    name = signal.Signals(signal_number).name
+    assert (result.code, result.stderr.splitlines()[-1]) == (
+        128 + signal_number,
+        f"error: interrupted by {name}",
+    )
+    assert signal.getsignal(signal_number) is signal.SIG_DFL

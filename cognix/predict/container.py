@@ -44,6 +44,12 @@ ENGINE_HINT = (
 )
 # docker: `No such image: x`, `No such object: x`; podman: `x: image not known`.
 _NOT_FOUND = re.compile(r"no such (?:image|object)|image not known", re.IGNORECASE)
+# docker and podman: `invalid reference format` (podman adds `: repository name must be
+# lowercase` and the like).
+_BAD_REFERENCE = re.compile(
+    r"invalid reference format|must be lowercase|must not be more than", re.IGNORECASE
+)
+_REFERENCE_HINT = "name an image as NAME[:TAG], NAME@sha256:DIGEST or an image ID"
 
 
 @dataclass(frozen=True)
@@ -67,10 +73,14 @@ def find_engine() -> Engine:
 def image_schema(engine: Engine, image: str) -> dict[str, Any] | None:
     """Return the OpenAPI schema in the image's labels; None when it carries none.
 
-    Raises `InputError` when the engine has no image of that name.
+    Raises `InputError` when the engine has no image of that name, or the name is none.
     """
+    check_image_name(image)
     inspected = external.run([engine.program, "image", "inspect", image], check=False)
     if inspected.returncode != 0:
+        if _BAD_REFERENCE.search(inspected.stderr):
+            reason = inspected.stderr.strip().splitlines()[-1] if inspected.stderr.strip() else ""
+            raise InputError(f"{image!r} is not an image name: {reason}", _REFERENCE_HINT)
         if _NOT_FOUND.search(inspected.stderr):
             raise InputError(
                 f"{engine.name} has no image {image!r}",
@@ -89,6 +99,19 @@ def image_schema(engine: Engine, image: str) -> dict[str, Any] | None:
     if not isinstance(schema, dict):
         raise JobFailed(f"the image's {SCHEMA_LABELS[0]} label is not a JSON object")
     return schema
+
+
+def check_image_name(image: str) -> None:
+    """Raise `InputError` for an IMAGE the engine would read as a flag, or that is empty.
+
+    The name goes on the engine's command line: `--help` there is an option, not an image.
+    """
+    if (
+        not image
+        or image.startswith("-")
+        or any(c.isspace() or not c.isprintable() for c in image)
+    ):
+        raise InputError(f"{image!r} is not an image name", _REFERENCE_HINT)
 
 
 def _labels(inspect_output: str) -> dict[str, str]:

@@ -22,7 +22,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from cognix.errors import InputError
+from cognix.errors import InputError, JobFailed
 from cognix.predict.client import MAX_REQUEST_BYTES, request_body
 
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -62,16 +62,44 @@ def parse_inputs(pairs: list[str], schema: dict[str, Any], base_dir: Path) -> di
         parse_inputs(["n=3", "image=@cat.png"], schema, Path.cwd())
         # {"n": 3, "image": "data:image/png;base64,..."}
     """
-    component = schema.get("components", {}).get("schemas", {}).get("Input", {})
-    properties: dict[str, Any] = component.get("properties", {})
+    component = schema_component(schema, "Input")
+    properties = _mapping(component.get("properties", {}), "Input.properties")
+    required = component.get("required", [])
+    if not isinstance(required, list) or not all(isinstance(item, str) for item in required):
+        raise MalformedSchema("Input.required is not a list of names")
     grouped = _group(pairs, properties)
-    inputs = {
-        name: _input(name, values, _resolve(properties[name], schema), schema, base_dir)
-        for name, values in grouped.items()
-    }
-    _check_required(component.get("required", []), inputs)
+    try:
+        inputs = {
+            name: _input(name, values, _resolve(properties[name], schema), schema, base_dir)
+            for name, values in grouped.items()
+        }
+    except (AttributeError, TypeError, KeyError) as error:
+        # A property whose keywords have the wrong JSON types (an image's label says so).
+        raise MalformedSchema(f"an input's definition is not valid ({error})") from None
+    _check_required(required, inputs)
     _check_request_size(inputs)
     return inputs
+
+
+class MalformedSchema(JobFailed):
+    """The model's OpenAPI schema is not the shape Cog writes (exit 1: the model's fault)."""
+
+    def __init__(self, detail: str) -> None:
+        hint = "images built by cognix or Cog carry a valid schema; rebuild the image"
+        super().__init__(f"the model's OpenAPI schema is malformed: {detail}", hint)
+
+
+def schema_component(schema: dict[str, Any], name: str) -> dict[str, Any]:
+    """Return `components.schemas.<name>`, {} when absent; `MalformedSchema` if no object."""
+    components = _mapping(schema.get("components", {}), "components")
+    schemas = _mapping(components.get("schemas", {}), "components.schemas")
+    return _mapping(schemas.get(name, {}), name)
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MalformedSchema(f"{where} is not a JSON object")
+    return value
 
 
 def _group(pairs: list[str], properties: dict[str, Any]) -> dict[str, list[str]]:
@@ -98,16 +126,23 @@ def _known_inputs_hint(name: str, properties: dict[str, Any]) -> str:
     return f"did you mean '{close[0]}'? {known}" if close else known
 
 
-def _resolve(prop: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
-    """Merge the components a property refers to (`allOf`/`$ref`) into one schema."""
+def _resolve(
+    prop: dict[str, Any], schema: dict[str, Any], seen: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Merge the components a property refers to (`allOf`/`$ref`) into one schema.
+
+    `seen` holds the components being resolved: one that refers back to itself is refused.
+    """
     merged = {key: value for key, value in prop.items() if key not in ("allOf", "$ref")}
     parts = [*prop.get("allOf", []), *([{"$ref": prop["$ref"]}] if "$ref" in prop else [])]
     for part in parts:
-        target = part
+        target, inside = part, seen
         if "$ref" in part:
             component = part["$ref"].rsplit("/", 1)[-1]
-            target = schema.get("components", {}).get("schemas", {}).get(component, {})
-        for key, value in _resolve(target, schema).items():
+            if component in seen:
+                raise MalformedSchema(f"{component} refers to itself")
+            target, inside = schema_component(schema, component), seen | {component}
+        for key, value in _resolve(target, schema, inside).items():
             merged.setdefault(key, value)
     return merged
 

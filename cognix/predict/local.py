@@ -84,7 +84,9 @@ def _prepared_command(project: Project, host: str, port: int) -> ServerCommand:
 
 def local_command(project: Project, venv: Path, host: str, port: int) -> ServerCommand:
     """Return how to start the Cog server of `venv` from the project folder on `host:port`."""
-    argv = [str(venv / "bin" / "python"), "-m", "cog.server.http", "--host", host]
+    # The Cog server reads `HOST:PORT` as one socket address: IPv6 needs its brackets.
+    listen = f"[{host}]" if ":" in host else host
+    argv = [str(venv / "bin" / "python"), "-m", "cog.server.http", "--host", listen]
     environment = _server_environment(project, venv, predictor_ref(project), port)
     return ServerCommand(argv, server_url(host, port), project.directory, environment)
 

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from cognix.errors import InputError, JobFailed
+from cognix.predict.inputs import schema_component
 
 DATA_URL_PREFIX = "data:"
 
@@ -45,6 +46,15 @@ def check_destination(destination: Path | None) -> None:
         raise InputError(f"-o {destination}: the folder {parent} {reason}")
     if not _writes_in_place(destination) and not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"-o {destination}: cannot create files in {parent}")
+    if destination.is_symlink() and not destination.exists():
+        # Written through: a link to a missing file makes it, in a folder that must exist.
+        try:
+            target = destination.resolve()
+        except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
+            raise InputError(f"-o {destination} is a link that leads to itself") from None
+        if not target.parent.is_dir():
+            message = f"-o {destination} is a link to {target}, whose folder does not exist"
+            raise InputError(message, "remove the link, or give another path")
 
 
 def show_output(
@@ -57,10 +67,10 @@ def show_output(
     `-o out.png` writes `out.0.png`, `out.1.png`, and so on. Anything else is printed, or
     written to `destination` when one is given. Raises `JobFailed` when a write fails.
     """
-    declared = schema.get("components", {}).get("schemas", {}).get("Output", {})
+    declared = schema_component(schema, "Output")
     if _is_file(declared) and _is_data_url(output):
         return ShownOutput(None, [_save_data_url(output, destination, directory, None)])
-    if _is_file(declared.get("items", {})) and _all_data_urls(output):
+    if _is_file(declared.get("items")) and _all_data_urls(output):
         files = [
             _save_data_url(item, destination, directory, index)
             for index, item in enumerate(output)
@@ -127,7 +137,9 @@ def _writes_in_place(path: Path) -> bool:
     return path.is_symlink() or (path.exists() and not path.is_file())
 
 
-def _is_file(declared: dict[str, Any]) -> bool:
+def _is_file(declared: Any) -> bool:
+    if not isinstance(declared, dict):
+        return False
     return declared.get("type") == "string" and declared.get("format") == "uri"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import logging
 import math
 import signal
@@ -26,7 +27,7 @@ from typing import Any
 from cognix import external
 from cognix.errors import CognixError, InputError, JobFailed
 from cognix.predict.client import CogServer
-from cognix.predict.inputs import parse_inputs
+from cognix.predict.inputs import parse_inputs, schema_component
 from cognix.predict.outputs import ShownOutput, show_output
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,14 @@ class CheckedInputs:
 
 
 def check_inputs(pairs: list[str], schema: dict[str, Any]) -> CheckedInputs:
-    """Check `-i` items against `schema`; raise `InputError` naming a wrong input."""
-    return CheckedInputs(schema, parse_inputs(pairs, schema, Path.cwd()))
+    """Check `-i` items against `schema`; raise `InputError` naming a wrong input.
+
+    A schema not of the shape Cog writes raises `MalformedSchema` (exit 1), the output's
+    part included, so that it fails before the prediction rather than after it.
+    """
+    inputs = parse_inputs(pairs, schema, Path.cwd())
+    schema_component(schema, "Output")
+    return CheckedInputs(schema, inputs)
 
 
 def predict_with_server(
@@ -230,8 +237,18 @@ def free_loopback_port() -> int:
 
 
 def check_port_free(host: str, port: int) -> None:
-    """Raise `InputError` when `host:port` cannot be listened on, before a server tries."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    """Raise `InputError` when `host:port` cannot be listened on, before a server tries.
+
+    `host` must be an IP address: the Cog server and the engines' `--publish` take no names.
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise InputError(
+            f"--host {host!r} is not an IP address",
+            "give an address such as 127.0.0.1 (this machine only), ::1 or 0.0.0.0 (every one)",
+        ) from None
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -240,7 +257,8 @@ def check_port_free(host: str, port: int) -> None:
             in_use = error.errno == errno.EADDRINUSE
             reason = "something else listens there" if in_use else error.strerror or str(error)
             message = f"cannot serve on {host} port {port}: {reason}"
-            raise InputError(message, "choose another port with --port N") from None
+            hint = "choose another port with --port N" if in_use else "choose another --host"
+            raise InputError(message, hint) from None
 
 
 def server_url(host: str, port: int) -> str:

@@ -7,9 +7,12 @@ last says the environment is complete; one without it is rebuilt.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from cognix import external
@@ -29,7 +32,32 @@ def environment_for(lock_path: Path, python_minor: str) -> Path:
     if (venv / COMPLETE_MARKER).is_file():
         log.debug("reusing %s", venv)
         return venv
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with _building(venv):
+        if (venv / COMPLETE_MARKER).is_file():
+            log.debug("another cognix built %s meanwhile", venv)
+            return venv
+        _build(venv, lock_path, python_minor)
+    return venv
 
+
+@contextlib.contextmanager
+def _building(venv: Path) -> Iterator[None]:
+    """Hold the environment's build lock: two cognix runs never build one folder at once.
+
+    The second waits, then finds the environment complete. The lock is a file beside the
+    folder, released by the kernel when the process ends however it ends.
+    """
+    with open(venv.with_name(venv.name + ".lock"), "a") as lock_file:
+        try:
+            fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.warning("waiting for another cognix building %s", venv)
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+        yield
+
+
+def _build(venv: Path, lock_path: Path, python_minor: str) -> None:
     shutil.rmtree(venv, ignore_errors=True)
     interpreter = find_interpreter(python_minor)
     external.run([uv_binary(), "venv", "--quiet", "--python", interpreter, str(venv)])
@@ -39,7 +67,6 @@ def environment_for(lock_path: Path, python_minor: str) -> Path:
         env={"UV_NO_CONFIG": "1"},
     )  # fmt: skip
     (venv / COMPLETE_MARKER).write_text(str(lock_path) + "\n", "utf-8")
-    return venv
 
 
 def find_interpreter(python_minor: str) -> str:
