@@ -104,8 +104,7 @@ def test_failing_prediction_exits_1_with_the_error(tmp_path: Path, cognix) -> No
     result = cognix("predict", "--local", "--project", str(project), "-i", "name=x")
 
     assert result.code == 1
-    assert result.stderr.splitlines()[0].startswith("error: the prediction failed: ")
-    assert "ValueError: no x" in result.stderr
+    assert result.stderr.splitlines()[0] == "error: the prediction failed: ValueError: no x"
     assert servers_running_in(project) == []
 
 

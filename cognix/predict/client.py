@@ -8,6 +8,7 @@ the JSON Cog's API promises.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,9 @@ def request_body(inputs: dict[str, Any]) -> bytes:
     document = {"input": inputs}
     text = json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     return text.encode("utf-8")
+
+
+_FAILED_PREFIX = re.compile(r"^(?:prediction failed:\s*)+", re.IGNORECASE)
 
 
 class CogServer:
@@ -69,7 +73,9 @@ class CogServer:
         if response.status_code == 422:
             raise JobFailed(f"the server rejected the input: {_validation_detail(reply)}")
         if reply.get("status") != "succeeded":
-            reason = reply.get("error") or f"status {reply.get('status')}"
+            reason = str(reply.get("error") or f"status {reply.get('status')}")
+            # coglet's own error text may start with the same words already.
+            reason = _FAILED_PREFIX.sub("", reason, count=1) or reason
             raise JobFailed(f"the prediction failed: {reason}")
         return reply.get("output")
 

@@ -113,6 +113,8 @@ def _server_environment(project: Project, venv: Path, ref: str, port: int) -> di
         "VIRTUAL_ENV": str(venv),
         "PORT": str(port),
         "COG_PREDICT_TYPE_STUB": ref,
+        # As in the image (nix/default.nix): the server knows the trainer too.
+        **({"COG_TRAIN_TYPE_STUB": project.config.train} if project.config.train else {}),
         "PYTHONUNBUFFERED": "1",
         "LOG_FORMAT": "console",
     }
