@@ -296,6 +296,28 @@ def build(
     _say(result.summary(), err=False)
 
 
+audit_app = typer.Typer(
+    help="Check that a lock is complete and that images are what they should be.",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("diff")
+def audit_diff(
+    first: Annotated[str, typer.Argument(help="An image: a path, oci:DIR, docker://…")],
+    second: Annotated[str, typer.Argument(help="The image to compare it with.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Compare two images layer by layer, then file by file; exit 1 when they differ."""
+    from cognix.audit import diff_references, render_json, render_text
+
+    diff = diff_references(first, second)
+    # Paths and config values come from the images: escaped like every other output.
+    typer.echo(render_json(diff) if as_json else for_terminal(render_text(diff)), nl=False)
+    raise typer.Exit(0 if diff.identical else 1)
+
+
 def _nix_option(text: str) -> tuple[str, str]:
     """Split one `--nix-option NAME=VALUE` (typer has no repeatable two-value option)."""
     name, equals, value = text.partition("=")

@@ -568,3 +568,30 @@ class TestReadersAgree:
             pass
         assert caught.value.message == (f"{umoci_layout} holds 3 images (base, changed, same)")
         assert caught.value.hint == f"name one, as {umoci_layout}:NAME"
+
+
+class TestAuditDiffCommand:
+    def test_identical_images_exit_0(self, tmp_path: Path, cognix) -> None:
+        a, b = two_archives(tmp_path, BASE)
+
+        result = cognix("audit", "diff", str(a), str(b))
+
+        assert (result.code, result.stdout.splitlines()[-1]) == (0, "identical")
+
+    def test_a_changed_byte_exits_1_naming_the_file(self, tmp_path: Path, cognix) -> None:
+        a, b = two_archives(
+            tmp_path, replaced(BASE, "app/data.txt", file("app/data.txt", b"hellp\n"))
+        )
+
+        result = cognix("audit", "diff", str(a), str(b), "--json")
+
+        assert result.code == 1
+        document = json.loads(result.stdout)
+        assert document["identical"] is False
+        assert [f["path"] for f in document["layers"][1]["files"]] == ["app/data.txt"]
+
+    def test_a_missing_image_exits_2(self, tmp_path: Path, cognix) -> None:
+        result = cognix("audit", "diff", str(tmp_path / "nope.tar"), str(tmp_path / "b"))
+
+        assert result.code == 2
+        assert result.stderr.startswith("error: ")
