@@ -594,4 +594,7 @@ class TestAuditDiffCommand:
         result = cognix("audit", "diff", str(tmp_path / "nope.tar"), str(tmp_path / "b"))
 
         assert result.code == 2
-        assert result.stderr.startswith("error: ")
+        assert result.stderr.splitlines()[0] == (
+            f"error: {tmp_path / 'nope.tar'} is neither an existing file or folder nor an "
+            "image reference"
+        )
