@@ -103,16 +103,25 @@ def read_lock_info(path: Path) -> LockInfo | None:
     """
     if not path.exists() and not path.is_symlink():
         return None
-    try:
-        document = tomllib.loads(read_project_file(path, path.parent).decode("utf-8"))
-    except UnreadableFile as error:
-        raise _unusable_lock(path, f"{LOCK_FILE} {error.reason}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise _unusable_lock(path, f"{LOCK_FILE} is not valid TOML ({error})") from None
+    _, document = read_lock_document(path)
     info = _lock_info(document)
     if info is None:
         raise _unusable_lock(path, f"{LOCK_FILE} has no complete [tool.cognix] table")
     return info
+
+
+def read_lock_document(path: Path) -> tuple[str, dict[str, Any]]:
+    """Return the text of the lock at `path` and the TOML document it holds.
+
+    Raises `ConfigError` when the file cannot be read or is not TOML.
+    """
+    try:
+        text = read_project_file(path, path.parent).decode("utf-8")
+        return text, tomllib.loads(text)
+    except UnreadableFile as error:
+        raise _unusable_lock(path, f"{LOCK_FILE} {error.reason}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, RecursionError) as error:
+        raise _unusable_lock(path, f"{LOCK_FILE} is not valid TOML ({error})") from None
 
 
 def _lock_info(document: dict[str, Any]) -> LockInfo | None:

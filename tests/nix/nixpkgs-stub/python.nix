@@ -73,6 +73,7 @@ let
     "pyelftools"
     # the project flake: build system, cognix's dependencies (pyproject.toml), test tools
     "hatchling"
+    "cyclonedx-python-lib"
     "httpx"
     "jinja2"
     "packaging"
