@@ -318,6 +318,81 @@ def audit_diff(
     raise typer.Exit(0 if diff.identical else 1)
 
 
+@audit_app.command("lock")
+def audit_lock(
+    project: ProjectOption = None,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Download every artifact again and hash it.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Check that every artifact has a hash, the pin is complete, and the lock is current."""
+    from cognix.commands import audit_lock_project
+    from cognix.errors import JobFailed
+
+    audit = audit_lock_project(project, deep=deep)
+    if as_json:
+        _say(json.dumps(audit.as_json(), indent=2), err=False)
+    else:
+        for problem in audit.findings:
+            _say(str(problem), err=False)
+            if problem.hint:
+                _say(f"  hint: {problem.hint}", err=False)
+    if not audit.clean:
+        raise JobFailed(audit.summary())
+    if not as_json:
+        _say(audit.summary(), err=False)
+
+
+@audit_app.command("rebuild")
+def audit_rebuild(
+    project: ProjectOption = None,
+    nix_options: Annotated[
+        list[str] | None,
+        typer.Option("--nix-option", metavar="NAME=VALUE", help="Pass an option to Nix."),
+    ] = None,
+) -> None:
+    """Build the image twice (the second with `nix build --rebuild`) and compare them."""
+    from cognix.commands import audit_rebuild_project
+    from cognix.errors import JobFailed
+
+    result = audit_rebuild_project(
+        project,
+        nix_options=[_nix_option(text) for text in nix_options or []],
+        progress=_relay_tool_line,
+    )
+    for line in result.differences():
+        _say(line, err=False)
+    if result.differences():
+        raise JobFailed(result.summary(), "the image is not reproducible: see the lines above")
+    _say(result.summary(), err=False)
+
+
+@app.command()
+def sbom(
+    project: ProjectOption = None,
+    built: Annotated[
+        str | None,
+        typer.Option("--built", help="A built image (store path or result): add its closure."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the SBOM to this file.")
+    ] = None,
+) -> None:
+    """Print the image's CycloneDX SBOM, from the lock (and with --built, the Nix closure)."""
+    from cognix.commands import sbom_project
+
+    text = sbom_project(project, built=built)
+    if output is None:
+        # The document's own bytes: no escaping, so that it stays valid JSON.
+        sys.stdout.write(text)
+        return
+    from cognix.lock import write_atomically
+
+    write_atomically(output, text)
+    _say(f"wrote {output}")
+
+
 def _nix_option(text: str) -> tuple[str, str]:
     """Split one `--nix-option NAME=VALUE` (typer has no repeatable two-value option)."""
     name, equals, value = text.partition("=")

@@ -27,6 +27,8 @@ from cognix.lock import (
 from cognix.resolve.runsteps import RunPlan
 
 if TYPE_CHECKING:
+    from cognix.audit.lock_audit import LockAudit
+    from cognix.audit.rebuild import RebuildResult
     from cognix.image import ExportResult
     from cognix.predict.container import Engine
 
@@ -600,3 +602,40 @@ def _minimum_nix(project_dir: Path) -> str:
     info = read_lock_info(project_dir / LOCK_FILE)
     pins = [pin for pin in known_pins() if info is not None and pin.rev == info.nixpkgs_rev]
     return newer_version(MINIMUM_NIX, *(pin.min_nix for pin in pins))
+
+
+def audit_lock_project(directory: Path | None, *, deep: bool = False) -> LockAudit:
+    """Check the project's lock: every artifact hashed, the pin complete, not stale."""
+    from cognix.audit.lock_audit import audit_lock
+
+    return audit_lock(open_project(directory), deep=deep)
+
+
+def audit_rebuild_project(
+    directory: Path | None,
+    *,
+    nix_options: Sequence[tuple[str, str]] = (),
+    progress: Callable[[str], None] | None = None,
+) -> RebuildResult:
+    """Build the project's image twice from its lock as it stands, and compare the two.
+
+    The lock must be up to date (an audit never re-locks); the flake is generated first.
+    """
+    from cognix.audit.rebuild import audit_rebuild
+
+    generated = generate_project(directory, locked=True)
+    return audit_rebuild(
+        generated.project_dir,
+        nix_options=nix_options,
+        progress=progress,
+        minimum_nix=_minimum_nix(generated.project_dir),
+    )
+
+
+def sbom_project(directory: Path | None, *, built: str | None = None) -> str:
+    """Return the project's CycloneDX SBOM; with `built`, the image's Nix closure too."""
+    from cognix.audit.sbom import nix_closure, sbom
+
+    project = open_project(directory)
+    closure = nix_closure(built) if built is not None else []
+    return sbom(project, closure)

@@ -49,6 +49,7 @@ def build_image_script(
     progress: Callable[[str], None] | None = None,
     minimum_nix: str = MINIMUM_NIX,
     python_minor: str | None = None,
+    rebuild: bool = False,
 ) -> Path:
     """Build `path:<project_dir>#image` and return the store path of the stream script.
 
@@ -62,6 +63,9 @@ def build_image_script(
     folder = project_dir.resolve()
     installable = flake_reference(folder) + "#image"
     arguments = ["build", installable, "--no-link", "--json", "--no-write-lock-file", "-L"]
+    if rebuild:
+        # Build again what is already built, and fail if its output differs.
+        arguments.append("--rebuild")
     for name, value in nix_options:
         arguments += ["--option", name, value]
 
