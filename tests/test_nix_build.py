@@ -73,3 +73,13 @@ def test_hello_world_image_is_identical_over_two_builds(cognix, tmp_path: Path) 
 
     assert rebuilt == script
     assert first == second
+
+
+@pytest.mark.usefixtures("reachable_nixpkgs")
+def test_audit_rebuild_of_hello_world_finds_no_difference(cognix, tmp_path: Path) -> None:
+    project = copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world")
+
+    result = cognix("audit", "rebuild", "--project", str(project))
+
+    assert result.code == 0, result.stderr
+    assert result.stdout.startswith("identical: config sha256:")
