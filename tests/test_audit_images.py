@@ -598,3 +598,97 @@ class TestAuditDiffCommand:
             f"error: {tmp_path / 'nope.tar'} is neither an existing file or folder nor an "
             "image reference"
         )
+
+
+class TestHostileImages:
+    """Images written to break the reader or the report: each is a clear error or is shown."""
+
+    def test_names_cannot_forge_report_lines_or_reach_the_terminal_raw(
+        self, tmp_path: Path
+    ) -> None:
+        buffer = io.BytesIO()
+        # A name that is not UTF-8 is read with surrogateescape: \x9b is a C1 CSI byte.
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+            for name in ("a\nidentical", "\udc9b\tb"):
+                info = tarfile.TarInfo(name)
+                info.size, info.mtime = 1, MTIME
+                tar.addfile(info, io.BytesIO(b"x"))
+        top = buffer.getvalue()
+        a = write_archive(tmp_path / "a.tar", Archive([BOTTOM]))
+        b = write_archive(tmp_path / "b.tar", Archive([BOTTOM, top], config={"config": {}}))
+        text = render_text(diff_references(str(a), str(b)))
+        assert text.splitlines()[2:] == [
+            'config Cmd: ["/bin/run"] -> null',
+            'config Env[PATH]: "/bin" -> null',
+            f"layer 2 of 2 only in b: {sha256(top)[:19]}",
+            "  added    a\\nidentical (file)",
+            "  added    \\x9b\\tb (file)",
+            "different: 2 config keys, 1 layer, 2 files",
+        ]
+
+    @pytest.mark.parametrize(
+        ("config", "wrong"),
+        [
+            ({"config": ["x"]}, "is malformed: its config is not an object"),
+            ({"config": {"Env": [1]}}, "is malformed: its config.Env is not a list of strings"),
+            ({"config": {"Labels": ["a"]}}, "is malformed: its config.Labels is not an object"),
+            ({"created": float("nan")}, "is not JSON: NaN is not a JSON value"),
+        ],
+    )
+    def test_a_config_of_the_wrong_shape(
+        self, tmp_path: Path, config: dict[str, Any], wrong: str
+    ) -> None:
+        path = write_archive(tmp_path / "b.tar", Archive([BOTTOM], config=config))
+        with pytest.raises(InputError) as caught, open_image(str(path)):
+            pass
+        with tarfile.open(path) as tar:
+            manifest = tar.extractfile("manifest.json")
+            assert manifest is not None
+            config_name = json.load(manifest)[0]["Config"]
+        assert caught.value.message == f"{path}: {config_name} {wrong}"
+        assert caught.value.exit_code == 2
+
+    def test_a_manifest_nested_too_deeply(self, tmp_path: Path) -> None:
+        path = tmp_path / "deep.tar"
+        data = b"[" * 100_000 + b"]" * 100_000
+        with tarfile.open(path, "w") as tar:
+            info = tarfile.TarInfo("manifest.json")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        with pytest.raises(InputError) as caught, open_image(str(path)):
+            pass
+        assert (
+            caught.value.message == f"{path}: manifest.json is not JSON: it is nested too deeply"
+        )
+
+    def test_an_mtime_that_is_not_a_number(self, tmp_path: Path) -> None:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            info = tarfile.TarInfo("f")
+            info.pax_headers = {"mtime": "nan"}
+            tar.addfile(info, io.BytesIO(b""))
+        a = write_archive(tmp_path / "a.tar", Archive([BOTTOM]))
+        b = write_archive(tmp_path / "b.tar", Archive([BOTTOM, buffer.getvalue()]))
+        with pytest.raises(InputError) as caught:
+            diff_references(str(a), str(b))
+        assert caught.value.message == f"{b}: layer 2 is not a readable tar: f: its mtime is nan"
+
+    def test_a_stream_tar_keeps_no_headers(self, tmp_path: Path) -> None:
+        """A layer of millions of empty files must not keep a TarInfo per file."""
+        many = layer_tar(*(file(f"f{number}", b"") for number in range(2000)))
+        path = write_archive(tmp_path / "many.tar", Archive([many]))
+        kept: list[int] = []
+        real_next = tarfile.TarFile.next
+
+        def spying_next(tar: tarfile.TarFile) -> tarfile.TarInfo | None:
+            kept.append(len(tar.members))  # type: ignore[attr-defined]
+            return real_next(tar)
+
+        with open_image(str(path)) as image:
+            tarfile.TarFile.next = spying_next  # type: ignore[method-assign]
+            try:
+                contents = scan_layer(image.layers[0])
+            finally:
+                tarfile.TarFile.next = real_next  # type: ignore[method-assign]
+        assert len(contents.entries) == 2000
+        assert max(kept) <= 1

@@ -208,9 +208,15 @@ def test_lock_that_is_not_toml_is_a_config_error(hello: Path) -> None:
 class _Handler(BaseHTTPRequestHandler):
     bodies: dict[str, bytes] = {}  # noqa: RUF012 - set per test by the fixture
     requests: list[str] = []  # noqa: RUF012
+    redirects: dict[str, str] = {}  # noqa: RUF012
 
     def do_GET(self) -> None:
         self.requests.append(self.path)
+        if self.path in self.redirects:
+            self.send_response(302)
+            self.send_header("Location", self.redirects[self.path])
+            self.end_headers()
+            return
         body = self.bodies.get(self.path)
         self.send_response(200 if body is not None else 404)
         self.send_header("Content-Length", str(len(body or b"")))
@@ -225,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     _Handler.bodies = {}
     _Handler.requests = []
+    _Handler.redirects = {}
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -362,3 +369,52 @@ def _line_of(path: Path, text: str) -> int:
     lines = path.read_text().splitlines()
     assert lines.count(text) == 1
     return lines.index(text) + 1
+
+
+def test_deep_stops_reading_a_body_far_longer_than_the_lock_records(served: Path) -> None:
+    _Handler.bodies["/weights.bin"] = WEIGHTS + bytes(3 << 20)
+
+    audit = audit_lock(load_project(served), deep=True)
+
+    lock = served / "pylock.toml"
+    url = _lock_document(served)["tool"]["cognix"]["run"][0]["url"]
+    assert [(problem.location, problem.message) for problem in audit.findings] == [
+        (
+            Location(lock, _line_of(lock, "[[tool.cognix.run]]")),
+            f"download of cog.yaml line 5: weights.bin from {url} is larger than the lock"
+            f" records: the server sent more than {len(WEIGHTS) + (1 << 20)} bytes, the lock"
+            f" records {len(WEIGHTS)} bytes",
+        )
+    ]
+
+
+def test_deep_reports_a_redirect_loop(served: Path, server: str) -> None:
+    _Handler.redirects["/weights.bin"] = "/weights.bin"
+
+    audit = audit_lock(load_project(served), deep=True)
+
+    lock = served / "pylock.toml"
+    assert [(problem.location, problem.message) for problem in audit.findings] == [
+        (
+            Location(lock, _line_of(lock, "[[tool.cognix.run]]")),
+            f"download of cog.yaml line 5: could not download {server}/weights.bin:"
+            " Exceeded maximum allowed redirects.",
+        )
+    ]
+
+
+def test_packages_that_are_not_an_array_are_found(hello: Path) -> None:
+    document = _lock_document(hello)
+    document["packages"] = "x"
+    _write_lock(hello, document)
+
+    audit = audit_lock(load_project(hello))
+
+    lock = hello / "pylock.toml"
+    assert audit.findings == (
+        Problem(
+            Location(lock, _line_of(lock, 'packages = "x"')),
+            "packages is not an array of tables but str 'x'",
+            RELOCK,
+        ),
+    )

@@ -421,3 +421,37 @@ def nar(contents: bytes) -> bytes:
 
     words = [b"nix-archive-1", b"(", b"type", b"regular", b"contents", contents, b")"]
     return b"".join(string(word) for word in words)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda lock: lock["packages"][0].update(name=""), "pylock.toml: a package has no name"),
+        (
+            lambda lock: lock["tool"]["cognix"]["nixpkgs"].update({"nar-hash": "sha256-!!!"}),
+            "pylock.toml: the nixpkgs pin's nar-hash is not a sha256 hash Nix writes: "
+            "'sha256-!!!'",
+        ),
+    ],
+)
+def test_a_malformed_lock_is_an_input_error(hello: Path, change: Any, message: str) -> None:
+    lock = tomllib.loads((hello / "pylock.toml").read_text())
+    change(lock)
+    (hello / "pylock.toml").write_text(tomli_w.dumps(lock))
+
+    with pytest.raises(InputError) as raised:
+        sbom(load_project(hello))
+
+    assert raised.value.message == message
+    assert raised.value.hint == "run `cognix lock` to write the lock again"
+
+
+def test_system_package_attributes_that_are_no_list_are_left_out(hello: Path) -> None:
+    lock = tomllib.loads((hello / "pylock.toml").read_text())
+    lock["tool"]["cognix"]["system-packages"] = [{"apt": "libx", "nixpkgs": 5}]
+    (hello / "pylock.toml").write_text(tomli_w.dumps(lock))
+
+    document = json.loads(sbom(load_project(hello)))
+
+    component = _components(document)["system-package:libx"]
+    assert component["description"] == "apt package libx, from nixpkgs as "

@@ -363,7 +363,7 @@ def _entry_json(entry: FileEntry | None) -> dict[str, Any] | None:
 def render_text(diff: ImageDiff) -> str:
     """Return the diff as lines for a terminal: only what differs, then a summary line."""
     lines = [_side_line("a", diff.a), _side_line("b", diff.b)]
-    lines += [f"config {c.key}: {_value(c.a)} -> {_value(c.b)}" for c in diff.config]
+    lines += [f"config {_shown(c.key)}: {_value(c.a)} -> {_value(c.b)}" for c in diff.config]
     for layer in diff.layers:
         if layer.status != "same":
             lines += _layer_lines(layer, len(diff.layers))
@@ -376,7 +376,8 @@ def _side_line(label: str, side: ImageSide) -> str:
     manifest = f", manifest {side.manifest_digest}" if side.manifest_digest else ""
     count = len(side.layers)
     layers = f"{count} layer" + ("" if count == 1 else "s")
-    return f"{label}: {side.source} ({side.form}, config {side.config_digest}{manifest}, {layers})"
+    source = _shown(side.source)
+    return f"{label}: {source} ({side.form}, config {side.config_digest}{manifest}, {layers})"
 
 
 def _layer_lines(layer: LayerChange, count: int) -> list[str]:
@@ -405,14 +406,14 @@ def _file_line(change: FileChange) -> str:
             f" -> {shown.get(name, _value)(getattr(change.b, name))}"
             for name in change.fields
         )
-        return f"changed  {change.path}: {details}"
+        return f"changed  {_shown(change.path)}: {details}"
     entry = change.a or change.b
     assert entry is not None
     what = {
         "whiteout": "whiteout: deletes it from the layers below",
         "opaque": "opaque folder: hides what the layers below have in it",
     }.get(entry.type, entry.type)
-    return f"{change.change:<8} {change.path} ({what})"
+    return f"{change.change:<8} {_shown(change.path)} ({what})"
 
 
 def _summary(diff: ImageDiff) -> str:
@@ -438,6 +439,18 @@ def _short(digest: str | None) -> str:
     if digest is None:
         return "none"
     return digest[: len("sha256:") + 12] if digest.startswith("sha256:") else digest
+
+
+def _shown(text: str) -> str:
+    """Show a path or key from an image on one line: a newline or tab in a name could fake
+    lines of the report, and a byte that is not UTF-8 (read as a lone surrogate) could reach
+    the terminal raw, as a C1 control. Other control characters are escaped by the CLI.
+    """
+    return "".join(
+        f"\\x{ord(character) - 0xDC00:02x}" if 0xDC80 <= ord(character) <= 0xDCFF
+        else {"\n": "\\n", "\t": "\\t", "\\": "\\\\"}.get(character, character)
+        for character in text
+    )  # fmt: skip
 
 
 def _value(value: Any) -> str:

@@ -60,6 +60,7 @@ _INDEXES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 )
+_CONFORMING = "the image was not written by a conforming tool"
 _JSON_LIMIT = 64 << 20
 """The largest manifest or config read into memory; real ones are a few kilobytes."""
 
@@ -189,7 +190,7 @@ def _malformed(path: Path) -> Iterator[None]:
         yield
     except (KeyError, TypeError, AttributeError, ValueError) as error:
         message = f"{path}: a manifest or config is malformed ({type(error).__name__}: {error})"
-        raise InputError(message, "the image was not written by a conforming tool") from None
+        raise InputError(message, _CONFORMING) from None
 
 
 class _Range(io.RawIOBase):
@@ -309,7 +310,7 @@ def _read_oci(
         manifest = _json(manifest_bytes, blobs.path, descriptor["digest"])
 
     config_bytes = _verified(blobs, manifest.get("config") or {})
-    config = _json(config_bytes, blobs.path, "the config")
+    config = _config(config_bytes, blobs.path, "the config")
     descriptors = manifest.get("layers") or []
     diff_ids = _diff_ids(config, len(descriptors), blobs.path)
     layers = tuple(
@@ -395,7 +396,7 @@ def _read_docker_archive(
         raise InputError(f"{path}: manifest.json lists no image", "the archive is incomplete")
     entry = _pick_entry(manifest, name, path)
     config_bytes = blobs.file(member_name(entry["Config"])).read_bytes()
-    config = _json(config_bytes, path, entry["Config"])
+    config = _config(config_bytes, path, entry["Config"])
     files = entry.get("Layers") or []
     diff_ids = _diff_ids(config, len(files), path)
     layers = tuple(
@@ -428,9 +429,44 @@ def _diff_ids(config: dict[str, Any], count: int, where: Path) -> list[str]:
 
 def _json(data: bytes, where: Path, what: str) -> Any:
     try:
-        return json.loads(data)
-    except ValueError as error:
+        return json.loads(data, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as error:
+        if isinstance(error, RecursionError):
+            error = ValueError("it is nested too deeply")
         raise InputError(f"{where}: {what} is not JSON: {error}") from None
+
+
+def _no_constant(name: str) -> Any:
+    """Refuse NaN and Infinity, which Python reads but JSON does not have."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _config(data: bytes, where: Path, what: str) -> dict[str, Any]:
+    """Read a config, checking the shapes `cognix audit diff` compares: no surprise later."""
+    config = _json(data, where, what)
+    wrong = _config_shape(config)
+    if wrong:
+        raise InputError(f"{where}: {what} is malformed: {wrong}", _CONFORMING)
+    return dict(config)
+
+
+def _config_shape(config: Any) -> str | None:
+    """Return what is wrong with the shape of a config, or None."""
+    if not isinstance(config, dict):
+        return "it is not an object"
+    inner = config.get("config")
+    if inner is None:
+        return None
+    if not isinstance(inner, dict):
+        return "its config is not an object"
+    environment = inner.get("Env")
+    if environment is not None and not (
+        isinstance(environment, list) and all(isinstance(item, str) for item in environment)
+    ):
+        return "its config.Env is not a list of strings"
+    if not isinstance(inner.get("Labels"), dict | None):
+        return "its config.Labels is not an object"
+    return None
 
 
 def _sha256(data: bytes) -> str:

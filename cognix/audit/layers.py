@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
 import tarfile
 import zlib
@@ -57,7 +58,7 @@ class LayerDigest:
     compression: Literal["gzip"] | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileEntry:
     """One entry of a layer's tar, as it lands in the image's file system.
 
@@ -120,7 +121,10 @@ def scan_layer(layer: Layer) -> LayerContents:
 def _entries(stream: _LayerStream) -> tuple[FileEntry, ...]:
     entries: dict[tuple[str, bool], FileEntry] = {}
     with tarfile.open(fileobj=stream, mode="r|", bufsize=CHUNK) as tar:
-        for member in tar:
+        # A stream tar keeps every header it has read (millions, in a hostile layer): not here.
+        headers: list[tarfile.TarInfo] = tar.members  # type: ignore[attr-defined]
+        while (member := tar.next()) is not None:
+            headers.clear()
             entry = _entry(member, tar)
             # A path given twice in one tar: the later entry is the one that lands.
             entries.pop(entry.key, None)
@@ -153,6 +157,8 @@ def _entry(member: tarfile.TarInfo, tar: tarfile.TarFile) -> FileEntry:
         )
     )
     size = member.size if kind == "file" else 0
+    if not math.isfinite(member.mtime):
+        raise tarfile.TarError(f"{path}: its mtime is {member.mtime}")
     return FileEntry(
         path, kind, member.mode & 0o7777, member.uid, member.gid, size, int(member.mtime),
         sha256, link, device, xattrs,

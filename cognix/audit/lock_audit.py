@@ -9,9 +9,10 @@ hash and size are compared with the lock's.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import httpx
 from cognix.config.load import Project
 from cognix.errors import InputError, JobFailed, Location, Problem
 from cognix.lock import LOCK_FILE, read_lock_document
-from cognix.resolve.downloads import hash_url, http_client
+from cognix.resolve.downloads import HashedDownload, http_client, stream_url
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,10 @@ def _artifacts(
             findings.append(Problem(Location(path, artifact.line), message, _RELOCK))
         artifacts.append(artifact)
     findings += _packages_without_artifacts(document, lines, path)
+    packages = document.get("packages")
+    if packages is not None and not isinstance(packages, list):
+        message = f"packages is not an array of tables but {type(packages).__name__} {packages!r}"
+        findings.append(Problem(Location(path, lines.key("", "packages")), message, _RELOCK))
     return artifacts, findings
 
 
@@ -299,9 +304,14 @@ def _download_findings(artifacts: list[LockedArtifact], path: Path) -> list[Prob
                 continue
             log.info("downloading %s", artifact.url)
             try:
-                fetched = hash_url(artifact.url, http)
+                fetched = _hash_at_most(artifact, http)
             except JobFailed as error:
                 message = f"{artifact.owner}: {error.message}"
+                findings.append(Problem(Location(path, artifact.line), message))
+                continue
+            except httpx.HTTPError as error:
+                # Not a transient failure the download retries: a redirect loop, a bad URL.
+                message = f"{artifact.owner}: could not download {artifact.url}: {error}"
                 findings.append(Problem(Location(path, artifact.line), message))
                 continue
             if fetched.sha256 != artifact.sha256 or artifact.size not in (None, fetched.size):
@@ -313,6 +323,41 @@ def _download_findings(artifacts: list[LockedArtifact], path: Path) -> list[Prob
                 hint = "the file changed where it is served; find out why before relocking"
                 findings.append(Problem(Location(path, artifact.line), message, hint))
     return findings
+
+
+_SLACK = 1 << 20
+
+
+class _TooLarge(Exception):
+    """The server sent more bytes than the lock records: the hash cannot match."""
+
+
+def _hash_at_most(artifact: LockedArtifact, http: httpx.Client) -> HashedDownload:
+    """Download and hash `artifact`, stopping 1 MiB past its locked size, if it has one.
+
+    A server that sends without end must not keep the audit running for ever. A body a
+    little longer than the lock records is still hashed whole, to show both hashes.
+    """
+    limit = None if artifact.size is None else artifact.size + _SLACK
+
+    def consume(chunks: Iterable[bytes]) -> HashedDownload:
+        digest = hashlib.sha256()
+        size = 0
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise _TooLarge
+        return HashedDownload(artifact.url, digest.hexdigest(), size)
+
+    try:
+        return stream_url(http, artifact.url, consume)
+    except _TooLarge:
+        message = (
+            f"{artifact.filename} from {artifact.url} is larger than the lock records: "
+            f"the server sent more than {limit} bytes, the lock records {_bytes(artifact.size)}"
+        )
+        raise JobFailed(message) from None
 
 
 def _count(number: int, noun: str) -> str:

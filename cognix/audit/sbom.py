@@ -47,6 +47,7 @@ NIXPKGS_REPOSITORY = "https://github.com/NixOS/nixpkgs"
 NIX32_ALPHABET = "0123456789abcdfghijklmnpqrsvwxyz"
 _STORE_PATH = re.compile(r"/nix/store/[0-9a-df-np-sv-z]{32}-(?P<name>[^/]+)")
 _VERSION_DASH = re.compile(r"-(?![A-Za-z])")
+_RELOCK = "run `cognix lock` to write the lock again"
 _SERIAL_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "cognix:sbom")
 
 
@@ -123,7 +124,10 @@ def _store_path(entry: dict[str, Any]) -> StorePath:
 def sha256_hex(nix_hash: str) -> str:
     """Return 64 hex digits for a sha256 written as SRI (`sha256-…`) or by Nix (`sha256:…`)."""
     if nix_hash.startswith("sha256-"):
-        digest = base64.b64decode(nix_hash.removeprefix("sha256-"), validate=True)
+        try:
+            digest = base64.b64decode(nix_hash.removeprefix("sha256-"), validate=True)
+        except ValueError:
+            raise JobFailed(f"not a sha256 hash Nix writes: {nix_hash!r}") from None
     elif nix_hash.startswith("sha256:") and len(nix_hash) == 7 + 64:
         digest = bytes.fromhex(nix_hash.removeprefix("sha256:"))
     elif nix_hash.startswith("sha256:"):
@@ -211,7 +215,7 @@ def _timestamp(cognix_table: dict[str, Any]) -> datetime.datetime:
         moment = datetime.datetime.strptime(str(exclude_newer), "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
         message = f"{LOCK_FILE} has no exclude-newer date: {exclude_newer!r}"
-        raise InputError(message, "run `cognix lock` to write the lock again") from None
+        raise InputError(message, _RELOCK) from None
     return moment.replace(tzinfo=datetime.UTC)
 
 
@@ -253,7 +257,9 @@ def _package_component(package: dict[str, Any], sdk: Any) -> Component:
     # A package locked with several wheels (one per tag set) has no single hash of its own.
     hashes = _sha256(_table(files[0], "hashes").get("sha256")) if len(files) == 1 else []
     role = "cog-sdk" if name == COG_SDK_PACKAGE and version == sdk else None
-    purl = PackageURL(type="pypi", name=name, version=version)
+    if not name.strip():
+        raise InputError(f"{LOCK_FILE}: a package has no name", _RELOCK)
+    purl = PackageURL(type="pypi", name=name, version=version or None)
     return Component(
         type=ComponentType.LIBRARY,
         name=name,
@@ -285,6 +291,11 @@ def _add_nix_parts(bom: Bom, cognix_table: dict[str, Any]) -> list[Component]:
 def _nixpkgs_component(pin: dict[str, Any]) -> Component:
     rev = str(pin.get("rev", ""))
     nar_hash = pin.get("nar-hash")
+    try:
+        nar_sha256 = sha256_hex(nar_hash) if isinstance(nar_hash, str) else None
+    except JobFailed as error:
+        message = f"{LOCK_FILE}: the nixpkgs pin's nar-hash is {error.message}"
+        raise InputError(message, _RELOCK) from None
     facts = {
         "cognix:nixpkgs-branch": pin.get("branch"),
         "cognix:nar-hash": nar_hash,
@@ -299,7 +310,7 @@ def _nixpkgs_component(pin: dict[str, Any]) -> Component:
         purl=purl,
         bom_ref=purl.to_string(),
         # The hash Nix checks the pin by: sha256 of the source tree's NAR serialisation.
-        hashes=_sha256(sha256_hex(nar_hash) if isinstance(nar_hash, str) else None),
+        hashes=_sha256(nar_sha256),
         external_references=[
             ExternalReference(type=ExternalReferenceType.VCS, url=XsUri(NIXPKGS_REPOSITORY)),
             ExternalReference(
@@ -313,7 +324,8 @@ def _nixpkgs_component(pin: dict[str, Any]) -> Component:
 
 def _system_component(package: dict[str, Any]) -> Component:
     apt = str(package.get("apt", ""))
-    attributes = [str(item) for item in package.get("nixpkgs", [])]
+    listed = package.get("nixpkgs")
+    attributes = [str(item) for item in (listed if isinstance(listed, list) else [])]
     facts = [("cognix:nixpkgs-attribute", attribute) for attribute in attributes]
     return Component(
         type=ComponentType.LIBRARY,
