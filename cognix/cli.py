@@ -382,6 +382,10 @@ def sbom(
     """Print the image's CycloneDX SBOM, from the lock (and with --built, the Nix closure)."""
     from cognix.commands import sbom_project
 
+    if output is not None and output.is_dir():
+        from cognix.errors import InputError
+
+        raise InputError(f"-o {output} is a folder", "name the file to write the SBOM to")
     text = sbom_project(project, built=built)
     if output is None:
         # The document's own bytes: no escaping, so that it stays valid JSON.

@@ -105,3 +105,25 @@ def test_sbom_is_printed_and_written(tmp_path: Path, cognix) -> None:
     assert document["bomFormat"] == "CycloneDX"
     assert (tmp_path / "sbom.json").read_text() == printed.stdout
     assert written.stderr == f"wrote {tmp_path / 'sbom.json'}\n"
+
+
+def test_sbom_built_must_be_a_store_path(tmp_path: Path, cognix) -> None:
+    project = copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world")
+
+    result = cognix("sbom", "--project", str(project), "--built", "/etc/passwd")
+
+    assert result.code == 2
+    assert result.stderr.splitlines() == [
+        "error: --built /etc/passwd is not a path in the Nix store",
+        "  hint: pass the `result` link that `nix build .#image` made, or the store path it "
+        "points to",
+    ]
+
+
+def test_sbom_into_a_folder_is_refused(tmp_path: Path, cognix) -> None:
+    project = copy_project(EXAMPLES / "hello-world", tmp_path / "hello-world")
+
+    result = cognix("sbom", "--project", str(project), "-o", str(tmp_path))
+
+    assert result.code == 2
+    assert result.stderr.splitlines()[0] == f"error: -o {tmp_path} is a folder"

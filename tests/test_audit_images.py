@@ -692,3 +692,25 @@ class TestHostileImages:
                 tarfile.TarFile.next = real_next  # type: ignore[method-assign]
         assert len(contents.entries) == 2000
         assert max(kept) <= 1
+
+
+def test_a_layout_blob_linked_outside_the_layout_is_refused(tmp_path: Path) -> None:
+    needs("umoci")
+    from cognix import external
+
+    layout = tmp_path / "layout"
+    external.run(["umoci", "init", "--layout", str(layout)])
+    external.run(["umoci", "new", "--image", f"{layout}:t"])
+    index = json.loads((layout / "index.json").read_text())
+    manifest_name = index["manifests"][0]["digest"].removeprefix("sha256:")
+    blob = layout / "blobs" / "sha256" / manifest_name
+    outside = tmp_path / "outside"
+    blob.rename(outside)
+    blob.symlink_to(outside)
+
+    with pytest.raises(InputError) as caught, open_image(f"{layout}:t"):
+        pass
+
+    assert caught.value.message == (
+        f"{layout}: blobs/sha256/{manifest_name} links outside the layout"
+    )

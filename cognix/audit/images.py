@@ -281,6 +281,11 @@ class _LayoutBlobs:
         file = self.path / name
         if not file.is_file():
             raise InputError(f"{self.path} has no file {name}", "the layout is incomplete")
+        # A blob linked to a file outside the layout is not part of the image being audited.
+        if not file.resolve().is_relative_to(self.path.resolve()):
+            raise InputError(
+                f"{self.path}: {name} links outside the layout", "copy the blob into the layout"
+            )
         return Blob(file, 0, file.stat().st_size)
 
     def blob(self, digest: str) -> Blob:

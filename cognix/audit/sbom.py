@@ -18,6 +18,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cyclonedx.model import (
@@ -79,10 +80,23 @@ class StorePath:
 
 
 def nix_closure(store_path: str) -> list[StorePath]:
-    """Return every path in the closure of `store_path` (or of a `result` link to one)."""
+    """Return every path in the closure of `store_path` (or of a `result` link to one).
+
+    Raises `InputError` when it names no path in the Nix store: `nix path-info` would
+    otherwise read it as a flake reference.
+    """
+    resolved = Path(store_path).resolve()
+    if not (resolved.exists() and resolved.is_relative_to(_NIX_STORE)):
+        raise InputError(
+            f"--built {store_path} is not a path in the Nix store",
+            "pass the `result` link that `nix build .#image` made, or the store path it points to",
+        )
     nix = external.find_program("nix", "install Nix 2.8 or newer from https://nixos.org/download")
     argv = external.nix_command(nix, "path-info", "--json", "--recursive", store_path)
     return parse_path_info(external.run(argv).stdout)
+
+
+_NIX_STORE = Path("/nix/store")
 
 
 def parse_path_info(text: str) -> list[StorePath]:
