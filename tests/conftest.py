@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -145,3 +149,50 @@ def copy_project(source: Path, destination: Path) -> Path:
     """Copy the project `source` to `destination`, without what earlier runs left in it."""
     shutil.copytree(source, destination, ignore=_LEFT_BY_RUNS)
     return destination
+
+
+@dataclass
+class ServedFiles:
+    """What the tests' local HTTP server serves, where it redirects, and what it was asked."""
+
+    bodies: dict[str, bytes] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
+    # Status codes a path answers, one per request, before it is served: [500, 503].
+    failures: dict[str, list[int]] = field(default_factory=dict)
+    requests: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def serving(files: ServedFiles) -> Iterator[str]:
+    """Serve `files` on a free loopback port while the block runs; yield the base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            files.requests.append(self.path)
+            if files.failures.get(self.path):
+                self.send_response(files.failures[self.path].pop(0))
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if self.path in files.redirects:
+                self.send_response(302)
+                self.send_header("Location", files.redirects[self.path])
+                self.end_headers()
+                return
+            body = files.bodies.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import threading
 import tomllib
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from cognix.audit.lock_audit import audit_lock
 from cognix.config.load import load_project
 from cognix.errors import ConfigError, InputError, Location, Problem
 
-from conftest import EXAMPLES, REPO
+from conftest import EXAMPLES, REPO, ServedFiles, serving
 
 LOCKED_PROJECTS = sorted(
     path.parent
@@ -205,39 +203,17 @@ def test_lock_that_is_not_toml_is_a_config_error(hello: Path) -> None:
 # --deep: a local server serves the locked files; the lock names them by its URL.
 
 
-class _Handler(BaseHTTPRequestHandler):
-    bodies: dict[str, bytes] = {}  # noqa: RUF012 - set per test by the fixture
-    requests: list[str] = []  # noqa: RUF012
-    redirects: dict[str, str] = {}  # noqa: RUF012
-
-    def do_GET(self) -> None:
-        self.requests.append(self.path)
-        if self.path in self.redirects:
-            self.send_response(302)
-            self.send_header("Location", self.redirects[self.path])
-            self.end_headers()
-            return
-        body = self.bodies.get(self.path)
-        self.send_response(200 if body is not None else 404)
-        self.send_header("Content-Length", str(len(body or b"")))
-        self.end_headers()
-        self.wfile.write(body or b"")
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
+# Reset by the `server` fixture for each test.
+SERVED = ServedFiles()
 
 
 @pytest.fixture
 def server() -> Iterator[str]:
-    _Handler.bodies = {}
-    _Handler.requests = []
-    _Handler.redirects = {}
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    SERVED.bodies.clear()
+    SERVED.requests.clear()
+    SERVED.redirects.clear()
+    with serving(SERVED) as url:
+        yield url
 
 
 WHEEL = b"PK\x05\x06" + bytes(18) + b"a wheel's bytes" * 1000
@@ -247,7 +223,7 @@ WEIGHTS = bytes(range(256)) * 64
 @pytest.fixture
 def served(hello: Path, server: str) -> Path:
     """hello-world locked against `server`: two wheels of one package and a download."""
-    _Handler.bodies = {
+    SERVED.bodies |= {
         "/tiny-1.0-py3-none-any.whl": WHEEL,
         "/tiny-1.0-cp311-abi3-manylinux_2_28_x86_64.whl": WHEEL[::-1],
         "/weights.bin": WEIGHTS,
@@ -259,7 +235,7 @@ def served(hello: Path, server: str) -> Path:
             "version": "1.0",
             "wheels": [
                 _wheel_entry(server, path, body)
-                for path, body in _Handler.bodies.items()
+                for path, body in SERVED.bodies.items()
                 if path.endswith(".whl")
             ],
         }
@@ -287,7 +263,7 @@ def test_deep_downloads_every_artifact_and_finds_them_unchanged(served: Path) ->
     audit = audit_lock(load_project(served), deep=True)
 
     assert audit.findings == ()
-    assert sorted(_Handler.requests) == [
+    assert sorted(SERVED.requests) == [
         "/tiny-1.0-cp311-abi3-manylinux_2_28_x86_64.whl",
         "/tiny-1.0-py3-none-any.whl",
         "/weights.bin",
@@ -300,13 +276,13 @@ def test_deep_downloads_every_artifact_and_finds_them_unchanged(served: Path) ->
 
 def test_without_deep_nothing_is_downloaded(served: Path) -> None:
     assert audit_lock(load_project(served)).findings == ()
-    assert _Handler.requests == []
+    assert SERVED.requests == []
 
 
 def test_deep_names_a_changed_byte_with_both_hashes(served: Path, server: str) -> None:
     changed = bytearray(WHEEL)
     changed[100] ^= 1
-    _Handler.bodies["/tiny-1.0-py3-none-any.whl"] = bytes(changed)
+    SERVED.bodies["/tiny-1.0-py3-none-any.whl"] = bytes(changed)
 
     audit = audit_lock(load_project(served), deep=True)
 
@@ -321,8 +297,8 @@ def test_deep_names_a_changed_byte_with_both_hashes(served: Path, server: str) -
 
 
 def test_deep_names_a_changed_download_and_a_missing_one(served: Path, server: str) -> None:
-    _Handler.bodies["/weights.bin"] = WEIGHTS + b"!"
-    del _Handler.bodies["/tiny-1.0-cp311-abi3-manylinux_2_28_x86_64.whl"]
+    SERVED.bodies["/weights.bin"] = WEIGHTS + b"!"
+    del SERVED.bodies["/tiny-1.0-cp311-abi3-manylinux_2_28_x86_64.whl"]
 
     audit = audit_lock(load_project(served), deep=True)
 
@@ -354,7 +330,7 @@ def test_download_without_a_hash_is_found(served: Path) -> None:
     assert audit.findings == (
         Problem(Location(lock, _line_of(lock, "[[tool.cognix.run]]")), message, RELOCK),
     )
-    assert "/weights.bin" not in _Handler.requests
+    assert "/weights.bin" not in SERVED.requests
 
 
 def _lock_document(folder: Path) -> dict[str, Any]:
@@ -372,7 +348,7 @@ def _line_of(path: Path, text: str) -> int:
 
 
 def test_deep_stops_reading_a_body_far_longer_than_the_lock_records(served: Path) -> None:
-    _Handler.bodies["/weights.bin"] = WEIGHTS + bytes(3 << 20)
+    SERVED.bodies["/weights.bin"] = WEIGHTS + bytes(3 << 20)
 
     audit = audit_lock(load_project(served), deep=True)
 
@@ -389,7 +365,7 @@ def test_deep_stops_reading_a_body_far_longer_than_the_lock_records(served: Path
 
 
 def test_deep_reports_a_redirect_loop(served: Path, server: str) -> None:
-    _Handler.redirects["/weights.bin"] = "/weights.bin"
+    SERVED.redirects["/weights.bin"] = "/weights.bin"
 
     audit = audit_lock(load_project(served), deep=True)
 

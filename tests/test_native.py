@@ -6,11 +6,9 @@ import gzip
 import hashlib
 import io
 import random
-import threading
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,8 @@ from cognix.resolve.native import (
     sonames_of_apt_packages,
 )
 
+from conftest import ServedFiles, serving
+
 CONTENTS = b"""\
 usr/lib/x86_64-linux-gnu/libgone.so.2                   libs/libgone2
 usr/lib/x86_64-linux-gnu/libgone.so.2.0.1               libs/libgone2
@@ -50,14 +50,6 @@ SOURCES = {
 }
 
 
-@dataclass
-class _Files:
-    """What the local index serves, and every path it was asked for."""
-
-    bodies: dict[str, bytes] = field(default_factory=dict)
-    requests: list[str] = field(default_factory=list)
-
-
 @dataclass(frozen=True)
 class _Wheels:
     user_so: Path
@@ -65,30 +57,11 @@ class _Wheels:
     user: LockedWheel
 
 
-class _Handler(BaseHTTPRequestHandler):
-    files = _Files()
-
-    def do_GET(self) -> None:
-        self.files.requests.append(self.path)
-        body = self.files.bodies.get(self.path)
-        self.send_response(200 if body is not None else 404)
-        self.send_header("Content-Length", str(len(body or b"")))
-        self.end_headers()
-        self.wfile.write(body or b"")
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-
 @pytest.fixture
-def index() -> Iterator[tuple[str, _Files]]:
-    _Handler.files = _Files({"/Contents-amd64.gz": gzip.compress(CONTENTS)})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", _Handler.files
-    httpd.shutdown()
-    httpd.server_close()
+def index() -> Iterator[tuple[str, ServedFiles]]:
+    files = ServedFiles({"/Contents-amd64.gz": gzip.compress(CONTENTS)})
+    with serving(files) as url:
+        yield url, files
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +84,7 @@ def _gcc(folder: Path, output: str, *arguments: str) -> None:
 
 
 @pytest.fixture
-def wheels(libraries: Path, index: tuple[str, _Files]) -> _Wheels:
+def wheels(libraries: Path, index: tuple[str, ServedFiles]) -> _Wheels:
     url, files = index
     # The data file makes dep the larger wheel, for the tests of the size limit.
     padding = random.Random(0).randbytes(8192)
@@ -168,7 +141,7 @@ class TestElfReader:
 
 class TestCheck:
     def test_library_of_another_locked_wheel_is_found(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         report = _check(wheels, index[0], tmp_path)
 
@@ -177,7 +150,7 @@ class TestCheck:
         )
 
     def test_missing_library_is_reported_with_its_apt_package(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         report = _check(wheels, index[0], tmp_path)
 
@@ -192,7 +165,7 @@ class TestCheck:
         )
 
     def test_system_package_provides_the_library(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         url, _ = index
         system = sonames_of_apt_packages(
@@ -206,7 +179,7 @@ class TestCheck:
         assert report.hint() is None
 
     def test_changed_wheel_bytes_are_refused(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         url, files = index
         changed = files.bodies["/user-1.0-py3-none-any.whl"] + b"\0"
@@ -222,7 +195,7 @@ class TestCheck:
         assert not list((tmp_path / "wheels").iterdir())
 
     def test_large_wheels_are_listed_unread(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         url, files = index
         report = _check(wheels, url, tmp_path, limit=wheels.user.size)
@@ -235,7 +208,7 @@ class TestCheck:
         )
 
     def test_needs_that_an_unread_dependency_may_meet_are_not_missing(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         limit = wheels.user.size + 1
         report = _check(wheels, index[0], tmp_path, limit=limit)
@@ -252,7 +225,7 @@ class TestCheck:
         assert report.hint() == "`cognix lock --deep` reads the large wheels too"
 
     def test_deep_reads_large_wheels(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         report = _check(wheels, index[0], tmp_path, limit=1, deep=True)
 
@@ -260,7 +233,7 @@ class TestCheck:
         assert [item.soname for item in report.missing] == ["libgone.so.2"]
 
     def test_second_run_reads_only_the_cache(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         url, files = index
         first = _check(wheels, url, tmp_path)
@@ -272,7 +245,7 @@ class TestCheck:
         assert second == first
 
     def test_cached_wheel_bytes_are_used(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         url, files = index
         (tmp_path / "wheels").mkdir()
@@ -286,7 +259,7 @@ class TestCheck:
         assert files.requests == ["/Contents-amd64.gz"]
 
     def test_damaged_cached_wheel_is_downloaded_again(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         damaged = tmp_path / "wheels" / f"{wheels.user.sha256}.whl"
         damaged.parent.mkdir()
@@ -300,28 +273,20 @@ class TestCheck:
     def test_transient_failures_are_retried(
         self,
         wheels: _Wheels,
-        index: tuple[str, _Files],
+        index: tuple[str, ServedFiles],
         tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         url, files = index
         monkeypatch.setattr(downloads, "FIRST_BACKOFF_SECONDS", 0.0)
-        flaky = iter([500, 503])
-        original = _Handler.send_response
-
-        def send_response(self: _Handler, code: int, message: str | None = None) -> None:
-            if self.path.startswith("/user-"):
-                code = next(flaky, code)
-            original(self, code, message)
-
-        monkeypatch.setattr(_Handler, "send_response", send_response)
+        files.failures["/user-1.0-py3-none-any.whl"] = [500, 503]
         report = _check(wheels, url, tmp_path)
 
         assert files.requests.count("/user-1.0-py3-none-any.whl") == 3
         assert [item.soname for item in report.missing] == ["libgone.so.2"]
 
     def test_unreachable_apt_index_leaves_packages_unknown(
-        self, wheels: _Wheels, index: tuple[str, _Files], tmp_path: Path
+        self, wheels: _Wheels, index: tuple[str, ServedFiles], tmp_path: Path
     ) -> None:
         url, _ = index
         report = _check(wheels, url, tmp_path, contents_url=f"{url}/gone.gz")
@@ -347,7 +312,7 @@ class TestDebianIndex:
             "libold.so.1": ("libold1", "libold1-compat"),
         }
 
-    def test_index_is_read_once(self, index: tuple[str, _Files], tmp_path: Path) -> None:
+    def test_index_is_read_once(self, index: tuple[str, ServedFiles], tmp_path: Path) -> None:
         url, files = index
         for _ in range(2):
             found = sonames_of_apt_packages(
