@@ -20,8 +20,9 @@ EXIT_INTERRUPTED = 130
 
 # `scheme://user:password@host`: the part between `//` and `@` is a credential.
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
-# Control characters other than tab and newline could move the cursor or retitle a terminal.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters other than tab and newline could move the cursor or retitle a terminal;
+# Unicode's bidirectional overrides and isolates could make shown text read otherwise.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True, order=True)
@@ -120,7 +121,12 @@ def redact_credentials(text: str) -> str:
     return _URL_CREDENTIALS.sub(r"\g<scheme>***@", text)
 
 
+def _escaped(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
 def for_terminal(text: str) -> str:
     """Return `text` safe to show: credentials redacted, control characters escaped."""
-    escaped = _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+    escaped = _CONTROL.sub(_escaped, text)
     return redact_credentials(escaped)

@@ -175,3 +175,9 @@ def test_quick_up_to_date_answer_needs_every_recorded_input(tmp_path: Path) -> N
     (root / "pylock.toml").write_text(lock)
 
     assert unchanged_lock(root) is None
+
+
+def test_bidirectional_overrides_are_escaped_for_the_terminal() -> None:
+    from cognix.errors import for_terminal
+
+    assert for_terminal("evil\u202ecod.exe\u2066x\tok\n") == "evil\\u202ecod.exe\\u2066x\tok\n"
