@@ -274,7 +274,7 @@ def build(
         list[str] | None,
         typer.Option(
             "--nix-option",
-            metavar="NAME=VALUE",
+            metavar="NAME VALUE",
             help="Pass `--option NAME VALUE` to Nix (substituters, builders…); repeatable.",
         ),
     ] = None,
@@ -349,7 +349,7 @@ def audit_rebuild(
     project: ProjectOption = None,
     nix_options: Annotated[
         list[str] | None,
-        typer.Option("--nix-option", metavar="NAME=VALUE", help="Pass an option to Nix."),
+        typer.Option("--nix-option", metavar="NAME VALUE", help="Pass an option to Nix."),
     ] = None,
 ) -> None:
     """Build the image twice (the second with `nix build --rebuild`) and compare them."""
@@ -404,8 +404,8 @@ def _nix_option(text: str) -> tuple[str, str]:
         from cognix.errors import InputError
 
         raise InputError(
-            f"--nix-option {text!r} is not NAME=VALUE",
-            "e.g. --nix-option substituters=https://cache.example.org",
+            f"--nix-option {text!r} is not NAME VALUE or NAME=VALUE",
+            "e.g. --nix-option substituters https://cache.example.org",
         )
     return name.strip(), value
 
@@ -484,8 +484,30 @@ def _problems_json(error: ConfigError) -> list[dict[str, object]]:
     ]
 
 
+def _joined_nix_options(arguments: list[str]) -> list[str]:
+    """Turn `--nix-option NAME VALUE` into `--nix-option NAME=VALUE`.
+
+    Nix spells it `--option NAME VALUE`, but typer cannot declare a repeatable option of two
+    values, so the pair is joined before typer reads it; `NAME=VALUE` is accepted as it is.
+    """
+    joined: list[str] = []
+    index = 0
+    while index < len(arguments):
+        word = arguments[index]
+        rest = arguments[index + 1 : index + 3]
+        pair = len(rest) == 2 and "=" not in rest[0] and not rest[1].startswith("-")
+        if word == "--nix-option" and pair:
+            joined += [word, f"{rest[0]}={rest[1]}"]
+            index += 3
+            continue
+        joined.append(word)
+        index += 1
+    return joined
+
+
 def main() -> NoReturn:
     """Run the command line and exit with the code DESIGN.md section 6 gives."""
+    sys.argv[1:] = _joined_nix_options(sys.argv[1:])
     try:
         code = app(standalone_mode=False)
     except CognixError as error:

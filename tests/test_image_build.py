@@ -307,15 +307,38 @@ def test_builds_the_stream_script_and_exports_it(
         assert json.loads(written.stdout) == json.loads(source.stdout)
 
 
-def test_nix_option_must_be_name_equals_value(cognix, tmp_path: Path) -> None:
+def test_nix_option_needs_a_name_and_a_value(cognix, tmp_path: Path) -> None:
     result: CliResult = cognix(
         "build", "--output", f"docker-archive:{tmp_path}/i.tar", "--nix-option", "cores"
     )
     assert result.code == EXIT_BAD_INPUT
     assert result.stderr.splitlines() == [
-        "error: --nix-option 'cores' is not NAME=VALUE",
-        "  hint: e.g. --nix-option substituters=https://cache.example.org",
+        "error: --nix-option 'cores' is not NAME VALUE or NAME=VALUE",
+        "  hint: e.g. --nix-option substituters https://cache.example.org",
     ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "joined"),
+    [
+        (["build", "--nix-option", "cores", "4"], ["build", "--nix-option", "cores=4"]),
+        (["build", "--nix-option", "cores=4"], ["build", "--nix-option", "cores=4"]),
+        (
+            ["build", "--nix-option", "a", "1", "--nix-option", "b", "2", "-t", "x"],
+            ["build", "--nix-option", "a=1", "--nix-option", "b=2", "-t", "x"],
+        ),
+        (
+            ["build", "--nix-option", "cores", "--locked"],
+            ["build", "--nix-option", "cores", "--locked"],
+        ),
+    ],
+)
+def test_nix_option_takes_name_and_value_as_nix_does(
+    arguments: list[str], joined: list[str]
+) -> None:
+    from cognix.cli import _joined_nix_options
+
+    assert _joined_nix_options(arguments) == joined
 
 
 @needs_nix
