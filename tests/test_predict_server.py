@@ -191,10 +191,12 @@ def test_the_local_command_starts_the_locked_server(tmp_path: Path) -> None:
         project.directory,
         None,
     )
-    assert {key: command.env[key] for key in ("PORT", "COG_PREDICT_TYPE_STUB")} == {
+    assert {key: command.env[key] for key in ("PORT", "COG_PREDICT_TYPE_STUB", "NO_COLOR")} == {
         "PORT": "8393",
         "COG_PREDICT_TYPE_STUB": "predict.py:Predictor",
+        "NO_COLOR": "1",
     }
+    assert "NO_COLOR" not in local_command(project, venv, "0.0.0.0", 8393, colour=True).env
 
 
 def test_the_local_command_brackets_an_ipv6_host(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,8 @@ def run_local_prediction(
     `output` (`-o`) is checked first; see `show_output` for how it names files.
     """
     check_destination(output)
-    command = _prepared_command(project, "127.0.0.1", free_loopback_port())
+    # The server's output goes to a log file, shown with -v: no colour codes in it.
+    command = _prepared_command(project, "127.0.0.1", free_loopback_port(), colour=False)
     return predict_with_server(command, checked, [], output)
 
 
@@ -65,10 +67,12 @@ def serve_locally(project: Project, host: str, port: int, on_ready: Callable[[st
     """Serve the predictor on `host:port` from the lock's environment until stopped."""
     predictor_ref(project)
     check_port_free(host, port)
-    serve_until_stopped(_prepared_command(project, host, port), on_ready)
+    # The server's output goes to cognix's stderr: coloured only when that is a terminal.
+    command = _prepared_command(project, host, port, colour=sys.stderr.isatty())
+    serve_until_stopped(command, on_ready)
 
 
-def _prepared_command(project: Project, host: str, port: int) -> ServerCommand:
+def _prepared_command(project: Project, host: str, port: int, *, colour: bool) -> ServerCommand:
     """Build the lock's environment and write the schema; return how to start the server.
 
     The schema is the image's: predictor and trainer, with the locked cog SDK's version.
@@ -79,15 +83,22 @@ def _prepared_command(project: Project, host: str, port: int) -> ServerCommand:
         raise JobFailed(f"{LOCK_FILE} is missing", "run `cognix lock` first")
     venv = environment_for(lock_path, info.python)
     _write_schema(project, project_openapi_schema(project, cog_version=info.cog_sdk))
-    return local_command(project, venv, host, port)
+    return local_command(project, venv, host, port, colour=colour)
 
 
-def local_command(project: Project, venv: Path, host: str, port: int) -> ServerCommand:
-    """Return how to start the Cog server of `venv` from the project folder on `host:port`."""
+def local_command(
+    project: Project, venv: Path, host: str, port: int, *, colour: bool = False
+) -> ServerCommand:
+    """Return how to start the Cog server of `venv` from the project folder on `host:port`.
+
+    Without `colour`, the server's log lines carry no terminal colour codes (NO_COLOR).
+    """
     # The Cog server reads `HOST:PORT` as one socket address: IPv6 needs its brackets.
     listen = f"[{host}]" if ":" in host else host
     argv = [str(venv / "bin" / "python"), "-m", "cog.server.http", "--host", listen]
     environment = _server_environment(project, venv, predictor_ref(project), port)
+    if not colour:
+        environment["NO_COLOR"] = "1"
     return ServerCommand(argv, server_url(host, port), project.directory, environment)
 
 
