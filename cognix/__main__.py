@@ -4,9 +4,19 @@
 that it stays fast; everything else goes to `cognix.cli`.
 """
 
+import signal
 import sys
+from types import FrameType
 
 from cognix import __version__
+
+
+def _interrupt(signal_number: int, frame: FrameType | None) -> None:
+    # Raised where the program is, so that `finally` blocks and the children of
+    # `external.run` (uv, nix) are stopped before cognix exits with 128 + the number.
+    from cognix.errors import Interrupted
+
+    raise Interrupted(signal_number)
 
 
 def main() -> None:
@@ -15,6 +25,10 @@ def main() -> None:
         print(f"cognix {__version__}")
         sys.exit(0)
 
+    from cognix.errors import Interrupted
+
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _interrupt)
     try:
         from cognix.cli import main as run_cli
 
@@ -24,6 +38,9 @@ def main() -> None:
         # to catch it.
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except Interrupted as interrupted:
+        print(f"error: {interrupted.message}", file=sys.stderr)
+        sys.exit(interrupted.exit_code)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,8 @@ EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 EXIT_TOOL_MISSING = 3
 EXIT_INTERRUPTED = 130
+# A program stopped by a signal exits with 128 + its number, as a shell reports it.
+EXIT_SIGNAL_BASE = 128
 
 # `scheme://user:password@host`: the part between `//` and `@` is a credential.
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
@@ -98,6 +101,14 @@ class ToolMissing(CognixError):
     """A program cognix needs is missing or too old (exit 3)."""
 
     exit_code = EXIT_TOOL_MISSING
+
+
+class Interrupted(CognixError):
+    """SIGTERM or SIGHUP arrived: exit 128 + the signal's number, after cleaning up."""
+
+    def __init__(self, signal_number: int) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signal_number).name}")
+        self.exit_code = EXIT_SIGNAL_BASE + signal_number
 
 
 class ExternalCommandFailed(JobFailed):

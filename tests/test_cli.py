@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from cognix import __version__
 from cognix.__main__ import main as entry_point
+
+from conftest import REPO, copy_case
 
 
 def test_version_answers_without_the_cli_framework(capsys, monkeypatch) -> None:
@@ -117,3 +122,44 @@ def test_predict_without_local_checks_the_inputs_first(
         "error: unknown input 'nme'",
         "  hint: did you mean 'name'? the inputs are name",
     ]
+
+
+def _group_members(group: int) -> list[int]:
+    """Return the pids of the processes of process group `group`."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == group:
+                members.append(int(entry.name))
+    return members
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(("signal_number", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129)])
+def test_a_signal_during_lock_stops_uv_too(tmp_path: Path, signal_number: int, code: int) -> None:
+    from cognix import external
+
+    project = copy_case("06-requirement-markers", tmp_path)
+    log_file = tmp_path / "lock.log"
+    command = [sys.executable, "-m", "cognix", "lock", "--project", str(project)]
+    process = external.start(command, env={"PYTHONPATH": str(REPO)}, log_file=log_file)
+    try:
+        deadline = time.monotonic() + 60
+        # Wait until cognix has started uv: the signal must reach it mid-resolution.
+        while len(_group_members(process.pid)) < 2:
+            assert process.poll() is None, log_file.read_text()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        process.send_signal(signal_number)
+        assert process.wait(timeout=30) == code
+    finally:
+        external.stop(process)
+
+    name = signal.Signals(signal_number).name
+    assert log_file.read_text().splitlines()[-1] == f"error: interrupted by {name}"
+    assert _group_members(process.pid) == []
+    assert not (project / "pylock.toml").exists()

@@ -25,7 +25,12 @@ from types import FrameType
 from typing import Any
 
 from cognix import external
-from cognix.errors import CognixError, InputError, JobFailed
+from cognix.errors import (
+    EXIT_SIGNAL_BASE,
+    InputError,
+    Interrupted,
+    JobFailed,
+)
 from cognix.predict.client import CogServer
 from cognix.predict.inputs import parse_inputs, schema_component
 from cognix.predict.outputs import ShownOutput, show_output
@@ -35,19 +40,10 @@ log = logging.getLogger(__name__)
 SETUP_TIMEOUT_SECONDS = 300.0
 """How long `cognix predict` waits for the predictor's setup, as `cog predict` does."""
 LOG_TAIL_LINES = 20
-EXIT_SIGNAL_BASE = 128
 """A process ended by signal N exits with 128 + N, as shells report it."""
 EXIT_TERMINATED = EXIT_SIGNAL_BASE + signal.SIGTERM
 EXIT_HUNG_UP = EXIT_SIGNAL_BASE + signal.SIGHUP
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-
-
-class Interrupted(CognixError):
-    """SIGTERM or SIGHUP arrived while the server ran (exit 128 + the signal's number)."""
-
-    def __init__(self, signal_number: int) -> None:
-        super().__init__(f"interrupted by {signal.Signals(signal_number).name}")
-        self.exit_code = EXIT_SIGNAL_BASE + signal_number
 
 
 @dataclass(frozen=True)
