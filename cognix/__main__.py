@@ -4,19 +4,9 @@
 that it stays fast; everything else goes to `cognix.cli`.
 """
 
-import signal
 import sys
-from types import FrameType
 
 from cognix import __version__
-
-
-def _interrupt(signal_number: int, frame: FrameType | None) -> None:
-    # Raised where the program is, so that `finally` blocks and the children of
-    # `external.run` (uv, nix) are stopped before cognix exits with 128 + the number.
-    from cognix.errors import Interrupted
-
-    raise Interrupted(signal_number)
 
 
 def main() -> None:
@@ -26,11 +16,12 @@ def main() -> None:
         sys.exit(0)
 
     from cognix.errors import Interrupted
+    from cognix.interrupts import stopping_on_signals
 
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, _interrupt)
     try:
-        from cognix.cli import main as run_cli
+        # cognix.cli.main does the same for the command; this covers importing it.
+        with stopping_on_signals():
+            from cognix.cli import main as run_cli
 
         run_cli()
     except KeyboardInterrupt:

@@ -507,9 +507,14 @@ def _joined_nix_options(arguments: list[str]) -> list[str]:
 
 def main() -> NoReturn:
     """Run the command line and exit with the code DESIGN.md section 6 gives."""
+    from cognix.interrupts import stopping_on_signals
+
     sys.argv[1:] = _joined_nix_options(sys.argv[1:])
     try:
-        code = app(standalone_mode=False)
+        # SIGTERM and SIGHUP become `Interrupted` in every command, so that `finally` blocks
+        # stop what it started (uv, nix, a server) before cognix exits with 143 or 129.
+        with stopping_on_signals():
+            code = app(standalone_mode=False)
     except CognixError as error:
         _print_error(error)
         sys.exit(error.exit_code)

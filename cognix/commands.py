@@ -378,10 +378,8 @@ def predict_image(
 ) -> PredictResult:
     """Run one prediction in a container of `image`, checking the inputs by its label first."""
     from cognix.predict.container import find_engine, predict_in_container
-    from cognix.predict.server import stopping_on_signals
 
-    with stopping_on_signals():
-        shown = predict_in_container(find_engine(), image, inputs, output, gpus=gpus)
+    shown = predict_in_container(find_engine(), image, inputs, output, gpus=gpus)
     return PredictResult(shown.text, shown.files, None, ())
 
 
@@ -399,33 +397,9 @@ def predict_project(
 
     With `build`, the image is built as `cognix build` does, loaded into the container
     engine that runs it; `progress` and `on_generated` are `build_project`'s. SIGTERM and
-    SIGHUP stop it from the start (exit 143, 129), so that no lock, venv build or image
+    SIGHUP stop it from the start (cognix.interrupts), so that no lock, venv build or image
     build outlives cognix.
     """
-    from cognix.predict.server import stopping_on_signals
-
-    with stopping_on_signals():
-        return _predict_project(
-            directory,
-            inputs,
-            output,
-            build=build,
-            gpus=gpus,
-            progress=progress,
-            on_generated=on_generated,
-        )
-
-
-def _predict_project(
-    directory: Path | None,
-    inputs: list[str],
-    output: Path | None,
-    *,
-    build: bool,
-    gpus: bool,
-    progress: Callable[[str], None] | None,
-    on_generated: Callable[[GenerateResult], None] | None,
-) -> PredictResult:
     from cognix.predict.local import prepare_prediction, run_local_prediction
     from cognix.predict.outputs import check_destination
 
@@ -450,10 +424,8 @@ def serve_image(
 ) -> None:
     """Serve `image` in a container with its port published on `host:port`, until stopped."""
     from cognix.predict.container import find_engine, serve_container
-    from cognix.predict.server import stopping_on_signals
 
-    with stopping_on_signals():
-        serve_container(find_engine(), image, host=host, port=port, gpus=gpus, on_ready=on_ready)
+    serve_container(find_engine(), image, host=host, port=port, gpus=gpus, on_ready=on_ready)
 
 
 def serve_project(
@@ -471,36 +443,8 @@ def serve_project(
     """Serve the project from its lock, or (`build`) build its image and serve that.
 
     `on_locked` hears what locking did before the local server starts. SIGTERM and SIGHUP
-    stop it from the start (exit 143, 129), as they stop `predict_project`.
+    stop it from the start (cognix.interrupts), as they stop `predict_project`.
     """
-    from cognix.predict.server import stopping_on_signals
-
-    with stopping_on_signals():
-        _serve_project(
-            directory,
-            host=host,
-            port=port,
-            on_ready=on_ready,
-            build=build,
-            gpus=gpus,
-            on_locked=on_locked,
-            progress=progress,
-            on_generated=on_generated,
-        )
-
-
-def _serve_project(
-    directory: Path | None,
-    *,
-    host: str,
-    port: int,
-    on_ready: Callable[[str], None],
-    build: bool,
-    gpus: bool,
-    on_locked: Callable[[LockResult], None] | None,
-    progress: Callable[[str], None] | None,
-    on_generated: Callable[[GenerateResult], None] | None,
-) -> None:
     from cognix.predict.local import predictor_ref, serve_locally
     from cognix.predict.server import check_port_free
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 from test_predict_local import servers_running_in
 
-from cognix import external
+from cognix import external, interrupts
 from cognix.commands import Runner, runner_for
-from cognix.errors import InputError, JobFailed
+from cognix.errors import InputError, Interrupted, JobFailed
 from cognix.predict import server
 from cognix.predict.client import CogServer
 
@@ -26,13 +26,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 def signal_while_running(signal_number: int) -> None:
     """Send `signal_number` to this process while the server's signal handlers are in place."""
-    with server.stopping_on_signals():
+    with interrupts.stopping_on_signals():
         os.kill(os.getpid(), signal_number)
         time.sleep(5)
 
 
 def second_signal_while_cleaning_up(cleaned: list[str]) -> None:
-    with server.stopping_on_signals():
+    with interrupts.stopping_on_signals():
         try:
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)
@@ -42,8 +42,8 @@ def second_signal_while_cleaning_up(cleaned: list[str]) -> None:
 
 
 def signal_while_stopping(steps: list[str]) -> None:
-    with server.stopping_on_signals():
-        with server.signals_held():
+    with interrupts.stopping_on_signals():
+        with interrupts.signals_held():
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(0.1)
             steps.append("stopped")
@@ -53,24 +53,25 @@ def signal_while_stopping(steps: list[str]) -> None:
 class TestSignals:
     def test_sighup_becomes_interrupted_with_exit_129(self) -> None:
         before = signal.getsignal(signal.SIGHUP)
-        with pytest.raises(server.Interrupted) as caught:
+        with pytest.raises(Interrupted) as caught:
             signal_while_running(signal.SIGHUP)
         assert (caught.value.exit_code, caught.value.message) == (129, "interrupted by SIGHUP")
         assert signal.getsignal(signal.SIGHUP) is before
 
     def test_exit_codes(self) -> None:
-        assert (server.EXIT_TERMINATED, server.EXIT_HUNG_UP) == (143, 129)
+        exit_codes = [Interrupted(number).exit_code for number in (signal.SIGTERM, signal.SIGHUP)]
+        assert exit_codes == [143, 129]
 
     def test_a_second_signal_does_not_break_off_the_cleanup(self) -> None:
         cleaned: list[str] = []
-        with pytest.raises(server.Interrupted) as caught:
+        with pytest.raises(Interrupted) as caught:
             second_signal_while_cleaning_up(cleaned)
         assert cleaned == ["cleaned"]
         assert caught.value.exit_code == 143
 
     def test_a_signal_during_the_stop_arrives_after_it(self) -> None:
         steps: list[str] = []
-        with pytest.raises(server.Interrupted):
+        with pytest.raises(Interrupted):
             signal_while_stopping(steps)
         assert steps == ["stopped"]
 

@@ -14,23 +14,19 @@ import errno
 import ipaddress
 import logging
 import math
-import signal
 import socket
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from cognix import external
 from cognix.errors import (
-    EXIT_SIGNAL_BASE,
     InputError,
-    Interrupted,
     JobFailed,
 )
+from cognix.interrupts import signals_held, stopping_on_signals
 from cognix.predict.client import CogServer
 from cognix.predict.inputs import parse_inputs, schema_component
 from cognix.predict.outputs import ShownOutput, show_output
@@ -40,10 +36,6 @@ log = logging.getLogger(__name__)
 SETUP_TIMEOUT_SECONDS = 300.0
 """How long `cognix predict` waits for the predictor's setup, as `cog predict` does."""
 LOG_TAIL_LINES = 20
-"""A process ended by signal N exits with 128 + N, as shells report it."""
-EXIT_TERMINATED = EXIT_SIGNAL_BASE + signal.SIGTERM
-EXIT_HUNG_UP = EXIT_SIGNAL_BASE + signal.SIGHUP
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @dataclass(frozen=True)
@@ -187,41 +179,6 @@ def _read_log(log_file: Path) -> str:
         return log_file.read_text("utf-8", errors="replace")
     except OSError:
         return ""
-
-
-@contextlib.contextmanager
-def stopping_on_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into `Interrupted`, so that `finally` blocks stop the server.
-
-    Only the first signal raises. The previous handlers come back on the way out.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield  # Python takes signals in the main thread only.
-        return
-    received: list[int] = []
-
-    def interrupt(signal_number: int, frame: FrameType | None) -> None:
-        if not received:
-            received.append(signal_number)
-            raise Interrupted(signal_number)
-
-    previous = {number: signal.signal(number, interrupt) for number in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold Ctrl-C, SIGTERM and SIGHUP back while the server stops; they arrive after."""
-    held = {signal.SIGINT, *STOP_SIGNALS}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def free_loopback_port() -> int:
